@@ -1,0 +1,204 @@
+/**
+ * `npm run bench`: edgelog's throughput and latency against a real local server (`wrangler dev`).
+ *
+ * Scenarios (100-byte values, one partition — the unit of ordering — with CONCURRENCY requests
+ * in flight):
+ *   produce-json-b{1,100,1000}    POST /records with 1, 100, 1,000 records per request
+ *   produce-binary-b{1,100,1000}  POST /batches with one RecordBatch v2 of 1, 100, 1,000 records
+ *   fetch-binary-1M               read a 1,000,000-record partition from offset 0 (binary batches)
+ *   fetch-json-1M                 the same partition read as JSON records
+ * Each prints records/s, MB/s of record values, per-request latency percentiles and the server's
+ * peak resident memory (all its processes), as a table and then one JSON line.
+ *
+ * Options (env): BENCH_SCALE (default 1) scales request counts; BENCH_FETCH_RECORDS (default
+ * 1,000,000) sizes the fetch partition; BENCH_URL points at a running server instead of starting one.
+ */
+import { encodeBatch } from "../protocol/record-batch";
+import { startDevServer, type DevServer } from "../test/support/dev-server";
+import { closeAgent, request, type BenchResponse } from "./http";
+
+const VALUE_BYTES = 100;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const FETCH_RECORDS = Number(process.env.BENCH_FETCH_RECORDS ?? 1_000_000);
+
+interface Result {
+  scenario: string;
+  records: number;
+  seconds: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  requests: number;
+  peakRssMb: number;
+}
+
+const value = "x".repeat(VALUE_BYTES);
+const valueBytes = new TextEncoder().encode(value);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Samples the server's memory every 100 ms while `fn` runs; returns the peak in MB. */
+async function withPeakRss<T>(server: DevServer | null, fn: () => Promise<T>): Promise<{ value: T; peakRssMb: number }> {
+  let peak = server?.rssBytes() ?? 0;
+  const timer = setInterval(() => (peak = Math.max(peak, server?.rssBytes() ?? 0)), 100);
+  try {
+    const value = await fn();
+    peak = Math.max(peak, server?.rssBytes() ?? 0);
+    return { value, peakRssMb: Math.round(peak / 1e6) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Runs `requests` calls of `send` with CONCURRENCY in flight; each returns its record count. */
+async function drive(requests: number, send: (i: number) => Promise<number>) {
+  const latencies: number[] = [];
+  let next = 0;
+  let records = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests) {
+        const i = next++;
+        const t0 = performance.now();
+        const sent = await send(i);
+        latencies.push(performance.now() - t0);
+        records += sent;
+      }
+    }),
+  );
+  return { records, seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+}
+
+function summarize(scenario: string, run: { records: number; seconds: number; latencies: number[] }, peakRssMb: number): Result {
+  return {
+    scenario,
+    records: run.records,
+    seconds: Number(run.seconds.toFixed(2)),
+    recordsPerSec: Math.round(run.records / run.seconds),
+    mbPerSec: Number(((run.records * VALUE_BYTES) / 1e6 / run.seconds).toFixed(2)),
+    p50Ms: Number(percentile(run.latencies, 50).toFixed(2)),
+    p99Ms: Number(percentile(run.latencies, 99).toFixed(2)),
+    p999Ms: Number(percentile(run.latencies, 99.9).toFixed(2)),
+    requests: run.latencies.length,
+    peakRssMb,
+  };
+}
+
+function expectOk(res: BenchResponse, what: string): BenchResponse {
+  if (res.status < 200 || res.status > 299) throw new Error(`${what}: HTTP ${res.status} ${res.body.toString()}`);
+  return res;
+}
+
+async function createTopic(base: string, name: string): Promise<void> {
+  const res = await request(`${base}/v1/topics`, { method: "POST", body: JSON.stringify({ name, partitions: 1 }) });
+  if (res.status !== 201 && res.status !== 409) throw new Error(`create ${name}: HTTP ${res.status} ${res.body.toString()}`);
+}
+
+async function produceJson(base: string, server: DevServer | null, batch: number, requests: number): Promise<Result> {
+  const topic = `bench-json-b${batch}-${Date.now()}`;
+  await createTopic(base, topic);
+  const body = JSON.stringify({ records: Array.from({ length: batch }, () => ({ value, partition: 0 })) });
+  const { value: run, peakRssMb } = await withPeakRss(server, () =>
+    drive(requests, async () => {
+      expectOk(await request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body, headers: { "content-type": "application/json" } }), "produce json");
+      return batch;
+    }),
+  );
+  return summarize(`produce-json-b${batch}`, run, peakRssMb);
+}
+
+async function produceBinary(base: string, server: DevServer | null, batch: number, requests: number, topic?: string): Promise<Result> {
+  const name = topic ?? `bench-bin-b${batch}-${Date.now()}`;
+  await createTopic(base, name);
+  const bytes = await encodeBatch(Array.from({ length: batch }, () => ({ key: null, value: valueBytes })));
+  const { value: run, peakRssMb } = await withPeakRss(server, () =>
+    drive(requests, async () => {
+      expectOk(
+        await request(`${base}/v1/topics/${name}/partitions/0/batches?acks=1`, {
+          method: "POST",
+          body: bytes,
+          headers: { "content-type": "application/vnd.kafka.record-batch.v2" },
+        }),
+        "produce binary",
+      );
+      return batch;
+    }),
+  );
+  return summarize(`produce-binary-b${batch}`, run, peakRssMb);
+}
+
+/** Reads the whole partition from 0, one request at a time, as a consumer would. */
+async function fetchAll(base: string, server: DevServer | null, topic: string, format: "binary" | "json"): Promise<Result> {
+  const latencies: number[] = [];
+  let records = 0;
+  const { value: seconds, peakRssMb } = await withPeakRss(server, async () => {
+    const started = performance.now();
+    let offset = 0;
+    while (offset < FETCH_RECORDS) {
+      const t0 = performance.now();
+      if (format === "binary") {
+        const res = expectOk(await request(`${base}/v1/topics/${topic}/partitions/0/batches?offset=${offset}&maxBytes=4194304`), "fetch binary");
+        const next = Number(res.headers["edgelog-next-offset"]);
+        records += next - offset;
+        offset = next;
+      } else {
+        const res = expectOk(await request(`${base}/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxRecords=10000&maxBytes=4194304`), "fetch json");
+        const body = JSON.parse(res.body.toString()) as { records: unknown[]; nextOffset: number };
+        records += body.records.length;
+        offset = body.nextOffset;
+      }
+      latencies.push(performance.now() - t0);
+    }
+    return (performance.now() - started) / 1000;
+  });
+  return summarize(`fetch-${format}-${FETCH_RECORDS >= 1e6 ? `${FETCH_RECORDS / 1e6}M` : FETCH_RECORDS}`, { records, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
+}
+
+function printTable(results: Result[]): void {
+  const cols: (keyof Result)[] = ["scenario", "records", "recordsPerSec", "mbPerSec", "p50Ms", "p99Ms", "p999Ms", "requests", "peakRssMb"];
+  const rows = [cols.map(String), ...results.map((r) => cols.map((c) => String(r[c])))];
+  const widths = cols.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const [n, row] of rows.entries()) {
+    console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
+    if (n === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  }
+}
+
+async function main(): Promise<void> {
+  const server = process.env.BENCH_URL ? null : await startDevServer();
+  const base = process.env.BENCH_URL ?? server!.url;
+  const results: Result[] = [];
+  const step = (r: Result) => {
+    results.push(r);
+    console.error(`  ${r.scenario}: ${r.recordsPerSec} records/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
+  };
+  try {
+    const counts = (n: number) => Math.max(1, Math.round(n * SCALE));
+    for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 200]] as const) step(await produceJson(base, server, batch, counts(requests)));
+    for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 300]] as const) step(await produceBinary(base, server, batch, counts(requests)));
+
+    const topic = `bench-fetch-${Date.now()}`;
+    console.error(`  loading ${FETCH_RECORDS} records into ${topic}...`);
+    const load = await produceBinary(base, server, 1000, Math.ceil(FETCH_RECORDS / 1000), topic);
+    console.error(`  loaded at ${load.recordsPerSec} records/s`);
+    step(await fetchAll(base, server, topic, "binary"));
+    step(await fetchAll(base, server, topic, "json"));
+  } finally {
+    closeAgent();
+    await server?.stop();
+  }
+  printTable(results);
+  console.log(JSON.stringify({ bench: "edgelog", valueBytes: VALUE_BYTES, concurrency: CONCURRENCY, date: new Date().toISOString(), results }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+/**
+ * The one table of edgelog's error codes.
+ *
+ * Each row names a Kafka error (same name, same numeric code as Kafka's protocol) and says what it
+ * means over HTTP: the status, whether a retry may succeed, and a default message. The worker,
+ * the clients and the README all read this table; nothing else decides a status code.
+ *
+ * Rule of the statuses: a 4xx answer means nothing was applied; a 5xx answer whose `retriable` is
+ * true means the outcome is unknown and the request may be retried (produce retries are made safe
+ * by producer ids and sequences, or by an idempotency key).
+ */
+
+export const ERROR_CODES = {
+  UNKNOWN_SERVER_ERROR: { kafka: -1, status: 500, retriable: false, message: "The server experienced an unexpected error." },
+  OFFSET_OUT_OF_RANGE: { kafka: 1, status: 400, retriable: false, message: "The requested offset is not within the range of offsets held by the partition." },
+  CORRUPT_MESSAGE: { kafka: 2, status: 400, retriable: false, message: "The record batch is corrupt: bad CRC, truncated, or lengths that do not add up." },
+  UNKNOWN_TOPIC_OR_PARTITION: { kafka: 3, status: 404, retriable: false, message: "This topic or partition does not exist." },
+  INVALID_FETCH_SIZE: { kafka: 4, status: 400, retriable: false, message: "The requested fetch size is invalid." },
+  NOT_LEADER_OR_FOLLOWER: { kafka: 6, status: 503, retriable: true, message: "This replica is not the leader or follower for the partition." },
+  REQUEST_TIMED_OUT: { kafka: 7, status: 503, retriable: true, message: "The request timed out or its object was reset: the outcome is unknown." },
+  MESSAGE_TOO_LARGE: { kafka: 10, status: 413, retriable: false, message: "The request included a batch larger than the topic's max.message.bytes." },
+  INVALID_TOPIC_EXCEPTION: { kafka: 17, status: 400, retriable: false, message: "The topic name is invalid: use [a-zA-Z0-9._-], at most 249 characters, not '.' or '..'." },
+  RECORD_LIST_TOO_LARGE: { kafka: 18, status: 413, retriable: false, message: "The request body is larger than the server accepts." },
+  NOT_ENOUGH_REPLICAS: { kafka: 19, status: 503, retriable: true, message: "Fewer in-sync replicas than min.insync.replicas: the write was refused." },
+  INVALID_REQUIRED_ACKS: { kafka: 21, status: 400, retriable: false, message: "acks must be 0, 1 or all." },
+  INVALID_TIMESTAMP: { kafka: 32, status: 400, retriable: false, message: "The timestamp is invalid." },
+  TOPIC_ALREADY_EXISTS: { kafka: 36, status: 409, retriable: false, message: "A topic with this name already exists." },
+  INVALID_PARTITIONS: { kafka: 37, status: 400, retriable: false, message: "The number of partitions is invalid." },
+  INVALID_REPLICATION_FACTOR: { kafka: 38, status: 400, retriable: false, message: "The replication factor is invalid." },
+  INVALID_REQUEST: { kafka: 42, status: 400, retriable: false, message: "The request is malformed." },
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: { kafka: 43, status: 400, retriable: false, message: "The record batch format (magic) is not supported: edgelog stores RecordBatch v2." },
+  OUT_OF_ORDER_SEQUENCE_NUMBER: { kafka: 45, status: 409, retriable: false, message: "The producer's sequence number is out of order: a batch is missing before this one." },
+  INVALID_PRODUCER_EPOCH: { kafka: 47, status: 409, retriable: false, message: "The producer epoch is invalid for this producer." },
+  INVALID_CONFIG: { kafka: 40, status: 400, retriable: false, message: "The configuration is invalid." },
+  SASL_AUTHENTICATION_FAILED: { kafka: 58, status: 401, retriable: false, message: "Authentication failed: send Authorization: Bearer <token>." },
+  UNKNOWN_PRODUCER_ID: { kafka: 59, status: 409, retriable: false, message: "This producer id is unknown: ask POST /v1/producers for one." },
+  INVALID_RECORD: { kafka: 87, status: 400, retriable: false, message: "A record is invalid." },
+  PRODUCER_FENCED: { kafka: 90, status: 409, retriable: false, message: "A newer epoch of this producer exists: this one is fenced." },
+  THROTTLING_QUOTA_EXCEEDED: { kafka: 89, status: 429, retriable: true, message: "The server is overloaded: retry after a backoff." },
+  UNSUPPORTED_VERSION: { kafka: 35, status: 404, retriable: false, message: "No such route: see /v1/openapi.json." },
+} as const satisfies Record<string, { kafka: number; status: number; retriable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The JSON body of every error answer. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; retriable: boolean };
+}
+
+/**
+ * The one error type of edgelog. Carries a code from {@link ERROR_CODES}; status and
+ * retriability come from the table, never from the throw site.
+ *
+ * @example
+ * throw new EdgelogError("CORRUPT_MESSAGE", "CRC-32C mismatch: stored 0x1234, computed 0x5678");
+ */
+export class EdgelogError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = "EdgelogError";
+    this.code = code;
+  }
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+  get retriable(): boolean {
+    return ERROR_CODES[this.code].retriable;
+  }
+  toJSON(): ErrorBody {
+    return { error: { code: this.code, message: this.message, retriable: this.retriable } };
+  }
+  /** Rebuilds an error from its JSON body (as clients and RPC callers receive it). */
+  static fromBody(body: ErrorBody): EdgelogError {
+    const code = body.error.code in ERROR_CODES ? body.error.code : "UNKNOWN_SERVER_ERROR";
+    return new EdgelogError(code, body.error.message);
+  }
+}
+
+/** True when `code` names a row of the table. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+}

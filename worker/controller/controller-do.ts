@@ -1,0 +1,127 @@
+/**
+ * The controller Durable Object: one per cluster (named "cluster"), ZooKeeper's part in the seed.
+ *
+ * It owns topic metadata and producer ids (in Registry) and tells partition objects when they are
+ * created, reconfigured or deleted. A topic's row is written before its objects are told, and
+ * removed before they are wiped, so a half-finished step is never visible as a working topic;
+ * wiping deleted objects is retried by the alarm until it succeeds.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { EdgelogError } from "../../protocol/errors";
+import type { Env } from "../env";
+import { attempt, attemptAsync, unwrap, type Outcome } from "../outcome";
+import type { PartitionAssignment } from "../partition/log";
+import { regionsOf, replicaStub } from "./placement";
+import { Registry, type TopicMetadata } from "./registry";
+
+const DELETE_RETRY_MS = 5_000;
+
+export interface CreateTopicInput {
+  name: unknown;
+  partitions: unknown;
+  replicationFactor: unknown;
+  config: unknown;
+}
+
+export class Controller extends DurableObject<Env> {
+  #registry: Registry;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#registry = new Registry(ctx.storage.sql);
+  }
+
+  async createTopic(input: CreateTopicInput): Promise<Outcome<TopicMetadata>> {
+    return attemptAsync(async () => {
+      const topic = this.#registry.create(input, regionsOf(this.env).length, Date.now());
+      try {
+        await this.#assign(topic, 0);
+      } catch (err) {
+        // Objects that could not be told leave the topic unusable: take it back whole.
+        this.#registry.remove(topic.name);
+        await this.#wipePending();
+        throw err instanceof EdgelogError ? err : new EdgelogError("REQUEST_TIMED_OUT", `creating topic "${topic.name}" failed: ${String(err)}`);
+      }
+      return topic;
+    });
+  }
+
+  topic(name: string): Outcome<TopicMetadata> {
+    return attempt(() => this.#registry.get(name));
+  }
+
+  listTopics(): TopicMetadata[] {
+    return this.#registry.list();
+  }
+
+  async deleteTopic(name: string): Promise<Outcome<TopicMetadata>> {
+    return attemptAsync(async () => {
+      const topic = this.#registry.remove(name);
+      await this.#wipePending();
+      return topic;
+    });
+  }
+
+  async createPartitions(name: string, count: unknown): Promise<Outcome<TopicMetadata>> {
+    return attemptAsync(async () => {
+      const before = this.#registry.get(name).partitions.length;
+      const topic = this.#registry.growPartitions(name, count, regionsOf(this.env).length);
+      await this.#assign(topic, before);
+      return topic;
+    });
+  }
+
+  async alterConfig(name: string, changes: unknown): Promise<Outcome<TopicMetadata>> {
+    return attemptAsync(async () => {
+      const topic = this.#registry.alterConfig(name, changes);
+      await Promise.all(
+        topic.partitions.flatMap((p) =>
+          p.replicas.map(async (replica) => unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).configure(topic.config))),
+        ),
+      );
+      return topic;
+    });
+  }
+
+  initProducerId(transactionalId?: string): Outcome<{ producerId: number; producerEpoch: number }> {
+    return attempt(() => this.#registry.initProducer(transactionalId));
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#wipePending();
+  }
+
+  /** Tells the objects of partitions [from, end) which topic they serve. */
+  async #assign(topic: TopicMetadata, from: number): Promise<void> {
+    await Promise.all(
+      topic.partitions.slice(from).flatMap((p) =>
+        p.replicas.map(async (replica) => {
+          const assignment: PartitionAssignment = {
+            topicId: topic.topicId,
+            topic: topic.name,
+            partition: p.partition,
+            replica,
+            replicas: p.replicas,
+            isr: p.isr,
+            leaderEpoch: p.leaderEpoch,
+            config: topic.config,
+          };
+          unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).assign(assignment));
+        }),
+      ),
+    );
+  }
+
+  /** Wipes the objects of deleted topics; what fails is retried by the alarm. */
+  async #wipePending(): Promise<void> {
+    let failed = false;
+    for (const pending of this.#registry.pendingDeletes()) {
+      const results = await Promise.allSettled(
+        pending.partitions.flatMap((p) => p.replicas.map((replica) => replicaStub(this.env, pending.topicId, p.partition, replica).destroy())),
+      );
+      if (results.every((r) => r.status === "fulfilled")) this.#registry.deleted(pending.topicId);
+      else failed = true;
+    }
+    if (failed) await this.ctx.storage.setAlarm(Date.now() + DELETE_RETRY_MS);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Where replicas live. Replica ids are indexes into the region list (a "broker" per region), so
+ * a partition's replicas are in distinct regions by construction: partition p's replicas are the
+ * r regions starting at p, round the list, spreading leaders as Kafka's rack-aware assignment does.
+ */
+import { EdgelogError } from "../../protocol/errors";
+import type { Env } from "../env";
+
+/** Durable Object locationHints, in the order replicas are placed. */
+export const DEFAULT_REGIONS = ["wnam", "enam", "weur", "eeur", "apac", "oc"] as const;
+
+/** The configured regions (EDGELOG_REGIONS, comma-separated), or the defaults. */
+export function regionsOf(env: Pick<Env, "EDGELOG_REGIONS">): string[] {
+  const configured = (env.EDGELOG_REGIONS ?? "").split(",").map((r) => r.trim()).filter(Boolean);
+  return configured.length > 0 ? configured : [...DEFAULT_REGIONS];
+}
+
+/**
+ * Replica ids for a partition.
+ *
+ * @example
+ * placeReplicas(1, 2, 6) // [1, 2]
+ */
+export function placeReplicas(partition: number, replicationFactor: number, regionCount: number): number[] {
+  if (replicationFactor > regionCount) {
+    throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`);
+  }
+  return Array.from({ length: replicationFactor }, (_, i) => (partition + i) % regionCount);
+}
+
+/** The name of a partition replica's Durable Object. A new topic id means new, empty objects. */
+export function replicaName(topicId: string, partition: number, replica: number): string {
+  return `${topicId}/${partition}/${replica}`;
+}
+
+/** The stub of a partition replica, placed in its region. */
+export function replicaStub(env: Env, topicId: string, partition: number, replica: number) {
+  const regions = regionsOf(env);
+  const locationHint = regions[replica % regions.length] as DurableObjectLocationHint;
+  return env.PARTITION.get(env.PARTITION.idFromName(replicaName(topicId, partition, replica)), { locationHint });
+}

@@ -1,0 +1,234 @@
+/**
+ * The controller's records: topics, their partitions' placement and leadership, and producer ids.
+ *
+ * Synchronous over the controller's SQLite, so each change is one atomic step; the controller
+ * object does the awaiting (telling partition objects) around it.
+ */
+import { EdgelogError } from "../../protocol/errors";
+import { placeReplicas } from "./placement";
+import { resolveTopicConfig, type TopicConfig } from "./topic-config";
+import { checkTopicName } from "./topic-name";
+
+/** The most partitions one topic may have (each is an object; keep creation bounded). */
+export const MAX_PARTITIONS = 1_000;
+
+export interface PartitionMetadata {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  leaderEpoch: number;
+}
+
+export interface TopicMetadata {
+  name: string;
+  topicId: string;
+  replicationFactor: number;
+  partitions: PartitionMetadata[];
+  config: TopicConfig;
+  createdAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS topics (
+  name TEXT PRIMARY KEY,
+  topic_id TEXT NOT NULL UNIQUE,
+  replication_factor INTEGER NOT NULL,
+  config TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partitions (
+  topic_id TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  leader INTEGER NOT NULL,
+  replicas TEXT NOT NULL,
+  isr TEXT NOT NULL,
+  leader_epoch INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, partition)
+);
+CREATE TABLE IF NOT EXISTS pending_deletes (
+  topic_id TEXT PRIMARY KEY,
+  partitions TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS producer_ids (
+  transactional_id TEXT PRIMARY KEY,
+  producer_id INTEGER NOT NULL,
+  epoch INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+type TopicRow = { name: string; topic_id: string; replication_factor: number; config: string; created_at: number };
+type PartitionRow = { partition: number; leader: number; replicas: string; isr: string; leader_epoch: number };
+
+/** Producer epochs are int16 in the batch header. */
+const MAX_PRODUCER_EPOCH = 0x7fff;
+
+export class Registry {
+  #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  /** Validates and records a new topic with every replica in sync at leader epoch 0. */
+  create(input: { name: unknown; partitions: unknown; replicationFactor: unknown; config: unknown }, regionCount: number, now: number): TopicMetadata {
+    checkTopicName(input.name);
+    const partitions = input.partitions === undefined ? 1 : input.partitions;
+    if (!Number.isSafeInteger(partitions) || (partitions as number) < 1 || (partitions as number) > MAX_PARTITIONS) {
+      throw new EdgelogError("INVALID_PARTITIONS", `partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(input.partitions)}`);
+    }
+    const replicationFactor = input.replicationFactor === undefined ? 1 : input.replicationFactor;
+    if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
+      throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replicationFactor must be a positive integer, got ${JSON.stringify(input.replicationFactor)}`);
+    }
+    if ((replicationFactor as number) > 1) {
+      throw new EdgelogError(
+        "INVALID_REPLICATION_FACTOR",
+        `replicationFactor ${replicationFactor} is not available yet: this version keeps one replica per partition`,
+      );
+    }
+    const config = resolveTopicConfig(input.config);
+    if (this.find(input.name)) throw new EdgelogError("TOPIC_ALREADY_EXISTS", `topic "${input.name}" already exists`);
+    const topicId = newTopicId();
+    this.#sql.exec(
+      "INSERT INTO topics (name, topic_id, replication_factor, config, created_at) VALUES (?, ?, ?, ?, ?)",
+      input.name,
+      topicId,
+      replicationFactor as number,
+      JSON.stringify(config),
+      now,
+    );
+    this.#addPartitions(topicId, 0, partitions as number, replicationFactor as number, regionCount);
+    return this.get(input.name);
+  }
+
+  /** The topic, or UNKNOWN_TOPIC_OR_PARTITION. */
+  get(name: string): TopicMetadata {
+    const topic = this.find(name);
+    if (!topic) throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${name}" does not exist`);
+    return topic;
+  }
+
+  find(name: string): TopicMetadata | null {
+    const row = this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE name = ?", name).toArray()[0];
+    return row ? this.#metadata(row) : null;
+  }
+
+  list(): TopicMetadata[] {
+    return this.#sql.exec<TopicRow>("SELECT * FROM topics ORDER BY name").toArray().map((row) => this.#metadata(row));
+  }
+
+  /** Removes the topic's records and remembers its objects until they are wiped. */
+  remove(name: string): TopicMetadata {
+    const topic = this.get(name);
+    this.#sql.exec("DELETE FROM topics WHERE topic_id = ?", topic.topicId);
+    this.#sql.exec("DELETE FROM partitions WHERE topic_id = ?", topic.topicId);
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO pending_deletes (topic_id, partitions) VALUES (?, ?)",
+      topic.topicId,
+      JSON.stringify(topic.partitions.map((p) => ({ partition: p.partition, replicas: p.replicas }))),
+    );
+    return topic;
+  }
+
+  /** Topics whose objects still wait to be wiped. */
+  pendingDeletes(): { topicId: string; partitions: { partition: number; replicas: number[] }[] }[] {
+    return this.#sql
+      .exec<{ topic_id: string; partitions: string }>("SELECT topic_id, partitions FROM pending_deletes")
+      .toArray()
+      .map((r) => ({ topicId: r.topic_id, partitions: JSON.parse(r.partitions) }));
+  }
+
+  deleted(topicId: string): void {
+    this.#sql.exec("DELETE FROM pending_deletes WHERE topic_id = ?", topicId);
+  }
+
+  /** Grows the topic to `count` partitions (Kafka's CreatePartitions: a new total, never fewer). */
+  growPartitions(name: string, count: unknown, regionCount: number): TopicMetadata {
+    const topic = this.get(name);
+    const current = topic.partitions.length;
+    if (!Number.isSafeInteger(count) || (count as number) <= current || (count as number) > MAX_PARTITIONS) {
+      throw new EdgelogError(
+        "INVALID_PARTITIONS",
+        `count must be the new total, an integer above the current ${current} and at most ${MAX_PARTITIONS}, got ${JSON.stringify(count)}`,
+      );
+    }
+    this.#addPartitions(topic.topicId, current, count as number, topic.replicationFactor, regionCount);
+    return this.get(name);
+  }
+
+  /** Merges validated config changes into the topic's config. */
+  alterConfig(name: string, changes: unknown): TopicMetadata {
+    const topic = this.get(name);
+    const config = resolveTopicConfig(changes, topic.config);
+    this.#sql.exec("UPDATE topics SET config = ? WHERE topic_id = ?", JSON.stringify(config), topic.topicId);
+    return this.get(name);
+  }
+
+  /**
+   * Issues a producer id and epoch (Kafka's InitProducerId). Without a transactional id every
+   * call is a new producer at epoch 0; with one, the same id comes back with its epoch bumped,
+   * which fences every older instance of that producer.
+   */
+  initProducer(transactionalId: string | undefined): { producerId: number; producerEpoch: number } {
+    if (transactionalId === undefined) return { producerId: this.#next("producer_id"), producerEpoch: 0 };
+    const row = this.#sql
+      .exec<{ producer_id: number; epoch: number }>("SELECT producer_id, epoch FROM producer_ids WHERE transactional_id = ?", transactionalId)
+      .toArray()[0];
+    // An exhausted epoch starts over under a new producer id, as Kafka does.
+    const next = row && row.epoch < MAX_PRODUCER_EPOCH ? { producerId: row.producer_id, producerEpoch: row.epoch + 1 } : { producerId: this.#next("producer_id"), producerEpoch: 0 };
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO producer_ids (transactional_id, producer_id, epoch) VALUES (?, ?, ?)",
+      transactionalId,
+      next.producerId,
+      next.producerEpoch,
+    );
+    return next;
+  }
+
+  #next(counter: string): number {
+    return this.#sql
+      .exec<{ value: number }>(
+        "INSERT INTO counters (name, value) VALUES (?, 0) ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+        counter,
+      )
+      .one().value;
+  }
+
+  #addPartitions(topicId: string, from: number, to: number, replicationFactor: number, regionCount: number): void {
+    for (let partition = from; partition < to; partition++) {
+      const replicas = placeReplicas(partition, replicationFactor, regionCount);
+      this.#sql.exec(
+        "INSERT INTO partitions (topic_id, partition, leader, replicas, isr, leader_epoch) VALUES (?, ?, ?, ?, ?, 0)",
+        topicId,
+        partition,
+        replicas[0],
+        JSON.stringify(replicas),
+        JSON.stringify(replicas),
+      );
+    }
+  }
+
+  #metadata(row: TopicRow): TopicMetadata {
+    const partitions = this.#sql
+      .exec<PartitionRow>("SELECT partition, leader, replicas, isr, leader_epoch FROM partitions WHERE topic_id = ? ORDER BY partition", row.topic_id)
+      .toArray()
+      .map((p) => ({ partition: p.partition, leader: p.leader, replicas: JSON.parse(p.replicas), isr: JSON.parse(p.isr), leaderEpoch: p.leader_epoch }));
+    return {
+      name: row.name,
+      topicId: row.topic_id,
+      replicationFactor: row.replication_factor,
+      partitions,
+      config: JSON.parse(row.config),
+      createdAt: row.created_at,
+    };
+  }
+}
+
+/** A random 128-bit id in URL-safe base64, as Kafka's topic ids are printed. */
+function newTopicId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}

@@ -1,0 +1,25 @@
+/**
+ * The bindings the worker and its Durable Objects receive (see wrangler.toml).
+ */
+import type { Controller } from "./controller/controller-do";
+import type { Partition } from "./partition/partition-do";
+
+export interface Env {
+  CONTROLLER: DurableObjectNamespace<Controller>;
+  PARTITION: DurableObjectNamespace<Partition>;
+  /** Bearer token every /v1 route requires; empty or unset = no auth (local development). */
+  EDGELOG_TOKEN?: string;
+  /** Comma-separated locationHints replicas are placed in (default: wnam,enam,weur,eeur,apac,oc). */
+  EDGELOG_REGIONS?: string;
+}
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      CONTROLLER: DurableObjectNamespace<Controller>;
+      PARTITION: DurableObjectNamespace<Partition>;
+      EDGELOG_TOKEN?: string;
+      EDGELOG_REGIONS?: string;
+    }
+  }
+}

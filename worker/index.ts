@@ -1,0 +1,9 @@
+/**
+ * edgelog's Worker: the HTTP API and the Durable Object classes it routes to.
+ */
+import { createApp } from "./app";
+
+export { Controller } from "./controller/controller-do";
+export { Partition } from "./partition/partition-do";
+
+export default createApp();

@@ -1,0 +1,28 @@
+/**
+ * How routes talk to partitions: the leader replica's stub, answers unwrapped into EdgelogErrors.
+ */
+import type { TopicMetadata } from "./controller/registry";
+import { replicaStub } from "./controller/placement";
+import type { Env } from "./env";
+import { partitionOf } from "./cluster";
+import { unwrap } from "./outcome";
+import type { AppendRequest, AppendResult, LogStatus, ReadResult } from "./partition/log";
+import type { FetchRequest } from "./partition/partition-do";
+
+/** The stub of the partition's leader replica. */
+export function leaderOf(env: Env, topic: TopicMetadata, partition: number) {
+  const p = partitionOf(topic, partition);
+  return replicaStub(env, topic.topicId, partition, p.leader);
+}
+
+export async function appendTo(env: Env, topic: TopicMetadata, partition: number, request: AppendRequest): Promise<AppendResult> {
+  return unwrap(await leaderOf(env, topic, partition).append(request));
+}
+
+export async function readFrom(env: Env, topic: TopicMetadata, partition: number, request: FetchRequest): Promise<ReadResult> {
+  return unwrap(await leaderOf(env, topic, partition).read(request));
+}
+
+export async function statusOf(env: Env, topic: TopicMetadata, partition: number): Promise<LogStatus> {
+  return unwrap(await leaderOf(env, topic, partition).status());
+}

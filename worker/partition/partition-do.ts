@@ -1,0 +1,146 @@
+/**
+ * The partition Durable Object: one per partition replica, named "<topicId>/<partition>/<replica>".
+ *
+ * A thin shell: it owns the SQLite storage, the alarm and the RPC surface, and hands the work to
+ * PartitionLog (the log), Waiters (long-poll) and enforceRetention (the alarm's work). Every RPC
+ * answers an Outcome, so a refusal reaches the worker with its error code intact.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { TopicConfig } from "../controller/topic-config";
+import type { Env } from "../env";
+import { attempt, attemptAsync, type Outcome } from "../outcome";
+import { PartitionLog, type AppendRequest, type AppendResult, type LogStatus, type PartitionAssignment, type ReadResult } from "./log";
+import { enforceRetention, overSizeLimit } from "./retention";
+import { Waiters } from "./waiters";
+
+/** How long an idempotency key, and an idle producer's sequence state, are remembered. */
+export const IDEMPOTENCE_TTL_MS = 24 * 3600_000;
+/** The longest a fetch may park waiting for data. */
+export const MAX_WAIT_MS = 30_000;
+/** How soon retention runs after the log grows past retention.bytes. */
+const SIZE_CHECK_DELAY_MS = 1_000;
+
+export interface FetchRequest {
+  offset: number;
+  maxBytes: number;
+  maxRecords: number;
+  /** 0 answers at once; otherwise wait up to this long for minBytes past the offset. */
+  maxWaitMs: number;
+  minBytes: number;
+}
+
+export class Partition extends DurableObject<Env> {
+  #log: PartitionLog;
+  #waiters = new Waiters();
+  #alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#log = new PartitionLog(ctx.storage);
+    ctx.blockConcurrencyWhile(async () => {
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Takes ownership for a topic (called by the controller when it creates the topic). */
+  assign(assignment: PartitionAssignment): Outcome<LogStatus> {
+    return attempt(() => {
+      this.#log.assign(assignment);
+      return this.#log.status();
+    });
+  }
+
+  /** Replaces the topic config; retention is re-evaluated right away. */
+  async configure(config: TopicConfig): Promise<Outcome<LogStatus>> {
+    return attemptAsync(async () => {
+      this.#log.configure(config);
+      // A lowered retention may be due before the alarm already set: recompute in full.
+      await this.#arm(Date.now(), null, true);
+      return this.#log.status();
+    });
+  }
+
+  /** Appends validated batches; see PartitionLog.append. */
+  async append(request: AppendRequest): Promise<Outcome<AppendResult>> {
+    return attemptAsync(async () => {
+      const now = Date.now();
+      // An append to an empty log gives it a new oldest batch, whose retention the alarm already
+      // set (say, for idempotence state a day away) does not cover.
+      const wasEmpty = this.#log.logStartOffset === this.#log.logEndOffset;
+      const result = this.#log.append(request, now);
+      this.#waiters.wake();
+      const remembers = request.idempotencyKey !== undefined || request.batches.some((b) => b.header.producerId >= 0);
+      await this.#arm(now, remembers ? now + IDEMPOTENCE_TTL_MS + 1 : null, wasEmpty);
+      return result;
+    });
+  }
+
+  /** Reads from an offset, long-polling when asked (maxWaitMs > 0) until minBytes are there. */
+  async read(request: FetchRequest): Promise<Outcome<ReadResult>> {
+    return attemptAsync(async () => {
+      const { offset, maxWaitMs } = request;
+      const minBytes = Math.max(1, request.minBytes);
+      this.#log.checkOffset(offset);
+      const enough = () => this.#log.highWatermark > offset && (minBytes <= 1 || this.#log.bytesAvailable(offset) >= minBytes);
+      if (maxWaitMs > 0 && !enough()) await this.#waiters.wait(enough, Math.min(maxWaitMs, MAX_WAIT_MS));
+      return this.#log.read(offset, request.maxBytes, request.maxRecords);
+    });
+  }
+
+  /** The first batch that may hold a record at or after `timestamp` (see PartitionLog). */
+  batchAtTimestamp(timestamp: number): Outcome<{ batch: Uint8Array | null; highWatermark: number }> {
+    return attempt(() => ({ batch: this.#log.batchAtTimestamp(timestamp), highWatermark: this.#log.highWatermark }));
+  }
+
+  status(): Outcome<LogStatus> {
+    return attempt(() => this.#log.status());
+  }
+
+  /** Wipes the object: its batches, producer state, keys and alarm (the topic was deleted). */
+  async destroy(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#alarmAt = null;
+    this.#log.forget();
+    this.#waiters.wake(true);
+  }
+
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    const assignment = this.#log.assignment;
+    if (!assignment) return;
+    const now = Date.now();
+    enforceRetention(this.#log, assignment.config, now);
+    this.#log.expireIdempotenceState(now - IDEMPOTENCE_TTL_MS, now - IDEMPOTENCE_TTL_MS);
+    await this.#arm(now);
+  }
+
+  /**
+   * Keeps the one alarm at the earliest maintenance due: retention, or expiring idempotence
+   * state. `hint` is a due time the caller knows of (state it just wrote). The full computation
+   * (a few indexed queries) runs only when no alarm is set, or when `full` (the oldest batch or
+   * the config changed), so a busy append path costs nothing.
+   */
+  async #arm(now: number, hint: number | null = null, full = false): Promise<void> {
+    const assignment = this.#log.assignment;
+    if (!assignment) return;
+    let due = hint;
+    const consider = (t: number | null) => {
+      if (t !== null && (due === null || t < due)) due = t;
+    };
+    if (overSizeLimit(this.#log, assignment.config)) consider(now + SIZE_CHECK_DELAY_MS);
+    if (this.#alarmAt === null || full) {
+      if (assignment.config["retention.ms"] >= 0) {
+        const oldest = this.#log.oldestBatches(1)[0];
+        if (oldest) consider(oldest.max_timestamp + assignment.config["retention.ms"] + 1);
+      }
+      const idle = this.#log.oldestIdempotenceState();
+      if (idle.key !== null) consider(idle.key + IDEMPOTENCE_TTL_MS + 1);
+      if (idle.producer !== null) consider(idle.producer + IDEMPOTENCE_TTL_MS + 1);
+    }
+    if (due === null || (this.#alarmAt !== null && this.#alarmAt <= due)) return;
+    this.#alarmAt = due;
+    await this.ctx.storage.setAlarm(due);
+  }
+}
+

@@ -1,0 +1,53 @@
+/**
+ * Retention, run by the partition's alarm: Kafka's cleanup.policy=delete, batch by batch.
+ *
+ * - retention.ms: from the oldest batch on, delete batches whose newest timestamp is older than
+ *   now - retention.ms; stop at the first that is not (as Kafka stops at the first segment).
+ * - retention.bytes: delete the oldest batches while the log minus that batch is still at least
+ *   retention.bytes (Kafka's rule, so the log never drops below the limit).
+ * Only whole batches below the high watermark are deleted; the log start offset moves to the
+ * first batch kept. Work per alarm is bounded (PAGE rows); a log with more to delete re-arms.
+ */
+import type { TopicConfig } from "../controller/topic-config";
+import type { PartitionLog } from "./log";
+
+const PAGE = 512;
+
+export interface RetentionOutcome {
+  deletedBatches: number;
+  /** When retention should run next (ms since epoch), or null when nothing will expire by time. */
+  nextDueAt: number | null;
+}
+
+/** Applies the topic's retention to the log at `now`. */
+export function enforceRetention(log: PartitionLog, config: TopicConfig, now: number): RetentionOutcome {
+  const retentionMs = config["retention.ms"];
+  const retentionBytes = config["retention.bytes"];
+  const rows = log.oldestBatches(PAGE);
+  let size = log.endPosition - log.startPosition;
+  let cut = 0;
+  for (const row of rows) {
+    if (row.last_offset >= log.highWatermark) break;
+    const expired = retentionMs >= 0 && row.max_timestamp < now - retentionMs;
+    const oversize = retentionBytes >= 0 && size - row.size >= retentionBytes;
+    if (!expired && !oversize) break;
+    size -= row.size;
+    cut++;
+  }
+  if (cut > 0) {
+    const kept = rows[cut];
+    log.truncateBefore(kept ? kept.base_offset : log.logEndOffset, kept ? kept.position : log.endPosition);
+  }
+  const more = cut === rows.length && rows.length === PAGE;
+  const oldest = more ? undefined : rows[cut];
+  let nextDueAt: number | null = null;
+  if (more) nextDueAt = now;
+  else if (oldest && retentionMs >= 0) nextDueAt = oldest.max_timestamp + retentionMs + 1;
+  return { deletedBatches: cut, nextDueAt };
+}
+
+/** True when the log is over retention.bytes by at least its oldest batch: worth an alarm now. */
+export function overSizeLimit(log: PartitionLog, config: TopicConfig): boolean {
+  const limit = config["retention.bytes"];
+  return limit >= 0 && log.endPosition - log.startPosition > limit;
+}

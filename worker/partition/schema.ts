@@ -1,0 +1,43 @@
+/**
+ * The partition object's SQLite tables.
+ *
+ * batches     one row per record batch, the bytes as validated and stamped with their offsets.
+ *             `position` is the byte length of the log before the batch, so the size of any
+ *             suffix is a subtraction (long-poll minBytes, retention.bytes) and nothing is summed.
+ *             `time_index` is the running maximum of max_timestamp: monotonic, so "first offset
+ *             at or after a timestamp" is an index seek, as Kafka's time index is.
+ * meta        small key/value facts: the assignment (topic id, partition, epoch, config) and the
+ *             log start offset/position once retention has removed batches.
+ * producers   idempotent producer state: epoch, last sequence, and the last five batches'
+ *             sequence ranges with their offsets, to answer a retried batch with its original
+ *             offsets (Kafka keeps five too).
+ * request_keys  idempotency keys of plain-HTTP producers, with the offsets they were given.
+ */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS batches (
+  base_offset INTEGER PRIMARY KEY,
+  last_offset INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  max_timestamp INTEGER NOT NULL,
+  time_index INTEGER NOT NULL,
+  leader_epoch INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_time ON batches (time_index);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS producers (
+  producer_id INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  last_sequence INTEGER NOT NULL,
+  recent TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS request_keys (
+  key TEXT PRIMARY KEY,
+  digest TEXT NOT NULL,
+  result TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
+`;
