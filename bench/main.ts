@@ -8,7 +8,7 @@
  *   fetch-binary-1M               read a 1,000,000-record partition from offset 0 (binary batches)
  *   fetch-json-1M                 the same partition read as JSON records
  * Each prints records/s, MB/s of record values, per-request latency percentiles and the server's
- * peak resident memory (all its processes), as a table and then one JSON line.
+ * peak resident memory (its workerd processes), as a table and then one JSON line.
  *
  * Options (env): BENCH_SCALE (default 1) scales request counts; BENCH_FETCH_RECORDS (default
  * 1,000,000) sizes the fetch partition; BENCH_URL points at a running server instead of starting one.
@@ -43,13 +43,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Samples the server's memory every 100 ms while `fn` runs; returns the peak in MB. */
+/**
+ * Samples the server's memory every 100 ms while `fn` runs; returns the peak resident memory of
+ * its workerd processes (the runtime that holds the objects) in MB. wrangler's own node process
+ * is development tooling and not counted.
+ */
 async function withPeakRss<T>(server: DevServer | null, fn: () => Promise<T>): Promise<{ value: T; peakRssMb: number }> {
-  let peak = server?.rssBytes() ?? 0;
-  const timer = setInterval(() => (peak = Math.max(peak, server?.rssBytes() ?? 0)), 100);
+  const sample = () => server?.memory().workerdRss ?? 0;
+  let peak = sample();
+  const timer = setInterval(() => (peak = Math.max(peak, sample())), 100);
   try {
     const value = await fn();
-    peak = Math.max(peak, server?.rssBytes() ?? 0);
+    peak = Math.max(peak, sample());
     return { value, peakRssMb: Math.round(peak / 1e6) };
   } finally {
     clearInterval(timer);

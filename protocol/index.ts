@@ -33,3 +33,4 @@ export type { BatchHeader, BatchOptions, Compression, DecodedRecord, RecordHeade
 export { murmur2, partitionForKey, toPositive } from "./murmur2";
 export { gunzip, gzip } from "./compression";
 export { crc32c } from "./crc32c";
+export { fromBase64, toBase64 } from "./base64";

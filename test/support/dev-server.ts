@@ -18,8 +18,8 @@ export interface DevServer {
   port: number;
   persistTo: string;
   pgid: number;
-  /** Resident memory of every process in the server's group, in bytes. */
-  rssBytes(): number;
+  /** Resident memory in bytes: of the workerd processes (the server itself), and of the whole group (with wrangler's node). */
+  memory(): { workerdRss: number; groupRss: number };
   stop(): Promise<void>;
 }
 
@@ -82,7 +82,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     port,
     persistTo,
     pgid,
-    rssBytes: () => groupRss(pgid),
+    memory: () => groupMemory(pgid),
     stop: async () => {
       if (exited) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
@@ -119,15 +119,18 @@ function groupPids(pgid: number): number[] {
   return pids;
 }
 
-function groupRss(pgid: number): number {
-  let total = 0;
+function groupMemory(pgid: number): { workerdRss: number; groupRss: number } {
+  let workerdRss = 0;
+  let groupRss = 0;
   for (const pid of groupPids(pgid)) {
     try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (match) total += Number(match[1]) * 1024;
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+      groupRss += rss;
+      if (/^Name:\s+workerd$/m.test(status)) workerdRss += rss;
     } catch {
       // exited meanwhile
     }
   }
-  return total;
+  return { workerdRss, groupRss };
 }
