@@ -29,7 +29,7 @@ export {
   splitBatches,
   validateBatch,
 } from "./record-batch";
-export type { BatchHeader, BatchOptions, Compression, DecodedRecord, RecordHeader, RecordInput } from "./record-batch";
+export type { BatchHeader, BatchOptions, Compression, DecodedRecord, ReadOptions, RecordHeader, RecordInput } from "./record-batch";
 export { murmur2, partitionForKey, toPositive } from "./murmur2";
 export { gunzip, gzip } from "./compression";
 export { crc32c } from "./crc32c";

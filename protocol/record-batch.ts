@@ -143,8 +143,8 @@ export async function encodeBatch(records: RecordInput[], options: BatchOptions 
  * @example
  * for (const record of await decodeRecords(batch)) console.log(record.offset, record.value);
  */
-export async function decodeRecords(batch: Uint8Array, options: { maxUncompressedBytes?: number } = {}): Promise<DecodedRecord[]> {
-  const [, records] = await readBatch(batch, true, options.maxUncompressedBytes);
+export async function decodeRecords(batch: Uint8Array, options: ReadOptions = {}): Promise<DecodedRecord[]> {
+  const [, records] = await readBatch(batch, true, options);
   return records;
 }
 
@@ -155,13 +155,25 @@ export async function decodeRecords(batch: Uint8Array, options: { maxUncompresse
  * @example
  * const header = await validateBatch(body, { maxUncompressedBytes: 8 * 1024 * 1024 });
  */
-export async function validateBatch(batch: Uint8Array, options: { maxUncompressedBytes?: number } = {}): Promise<BatchHeader> {
-  const [header] = await readBatch(batch, false, options.maxUncompressedBytes);
+export async function validateBatch(batch: Uint8Array, options: ReadOptions = {}): Promise<BatchHeader> {
+  const [header] = await readBatch(batch, false, options);
   return header;
 }
 
-async function readBatch(batch: Uint8Array, collect: boolean, maxUncompressedBytes = DEFAULT_MAX_UNCOMPRESSED_BYTES): Promise<[BatchHeader, DecodedRecord[]]> {
-  const header = readBatchHeader(batch, 0);
+/** Options of decodeRecords and validateBatch. */
+export interface ReadOptions {
+  /** Guards gzip: the most bytes a batch may decompress to (default 64 MiB). */
+  maxUncompressedBytes?: number;
+  /**
+   * The batch's header as splitBatches (or readBatchHeader) already checked it, CRC included:
+   * given, the header is not read and the CRC not computed a second time.
+   */
+  checkedHeader?: BatchHeader;
+}
+
+async function readBatch(batch: Uint8Array, collect: boolean, options: ReadOptions): Promise<[BatchHeader, DecodedRecord[]]> {
+  const maxUncompressedBytes = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+  const header = options.checkedHeader ?? readBatchHeader(batch, 0);
   if (header.size !== batch.length) {
     throw new EdgelogError("CORRUPT_MESSAGE", `batchLength ${header.batchLength} frames ${header.size} bytes but the batch is ${batch.length} bytes`);
   }

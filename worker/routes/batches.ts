@@ -33,8 +33,8 @@ batches.post("/v1/topics/:topic/partitions/:partition/batches", async (c) => {
   const body = await readBody(c.req.raw, LIMITS.binaryBodyBytes);
   if (body.byteLength === 0) throw new EdgelogError("INVALID_REQUEST", "the body must hold at least one record batch");
   const checked = await Promise.all(
-    splitBatches(body).map(async ({ bytes }) => ({
-      header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes }),
+    splitBatches(body).map(async ({ header, bytes }) => ({
+      header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header }),
       bytes,
     })),
   );

@@ -108,7 +108,8 @@ records.get("/v1/topics/:topic/partitions/:partition/records", async (c) => {
     const out: JsonRecord[] = [];
     for (const batch of splitBatches(result.data)) {
       if (out.length >= request.maxRecords) break;
-      for (const record of await decodeRecords(batch.bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes })) {
+      const decoded = await decodeRecords(batch.bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: batch.header });
+      for (const record of decoded) {
         if (record.offset < request.offset) continue;
         if (out.length >= request.maxRecords) break;
         out.push(toJsonRecord(record));
