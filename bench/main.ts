@@ -7,6 +7,8 @@
  *   produce-binary-b{1,100,1000}  POST /batches with one RecordBatch v2 of 1, 100, 1,000 records
  *   fetch-binary-1M               read a 1,000,000-record partition from offset 0 (binary batches)
  *   fetch-json-1M                 the same partition read as JSON records
+ *   group-consume-1M              a group of 2 consumers (web-client Consumer) draining 1,000,000
+ *                                 records over 4 partitions, committing after every batch
  * Each prints records/s, MB/s of record values, per-request latency percentiles and the server's
  * peak resident memory (its workerd processes), as a table and then one JSON line.
  *
@@ -14,6 +16,7 @@
  * 1,000,000) sizes the fetch partition; BENCH_URL points at a running server instead of starting one.
  */
 import { encodeBatch } from "../protocol/record-batch";
+import { Consumer } from "../web-client/consumer";
 import { startDevServer, type DevServer } from "../test/support/dev-server";
 import { closeAgent, request, type BenchResponse } from "./http";
 
@@ -101,8 +104,8 @@ function expectOk(res: BenchResponse, what: string): BenchResponse {
   return res;
 }
 
-async function createTopic(base: string, name: string): Promise<void> {
-  const res = await request(`${base}/v1/topics`, { method: "POST", body: JSON.stringify({ name, partitions: 1 }) });
+async function createTopic(base: string, name: string, partitions = 1): Promise<void> {
+  const res = await request(`${base}/v1/topics`, { method: "POST", body: JSON.stringify({ name, partitions }) });
   if (res.status !== 201 && res.status !== 409) throw new Error(`create ${name}: HTTP ${res.status} ${res.body.toString()}`);
 }
 
@@ -166,6 +169,44 @@ async function fetchAll(base: string, server: DevServer | null, topic: string, f
   return summarize(`fetch-${format}-${FETCH_RECORDS >= 1e6 ? `${FETCH_RECORDS / 1e6}M` : FETCH_RECORDS}`, { records, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
 }
 
+/** Loads FETCH_RECORDS records over 4 partitions, then drains them with a group of 2 consumers. */
+async function groupConsume(base: string, server: DevServer | null): Promise<Result> {
+  const topic = `bench-group-${Date.now()}`;
+  const partitions = 4;
+  await createTopic(base, topic, partitions);
+  const bytes = await encodeBatch(Array.from({ length: 1000 }, () => ({ key: null, value: valueBytes })));
+  await drive(Math.ceil(FETCH_RECORDS / 1000), async (i) => {
+    expectOk(await request(`${base}/v1/topics/${topic}/partitions/${i % partitions}/batches?acks=1`, { method: "POST", body: bytes }), "load");
+    return 1000;
+  });
+  const latencies: number[] = [];
+  let consumed = 0;
+  const { value: seconds, peakRssMb } = await withPeakRss(server, async () => {
+    const started = performance.now();
+    let last = started;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const consumers = [0, 1].map(() => new Consumer({ url: base, groupId: topic, topics: [topic], maxBytes: 4 << 20, maxWaitMs: 100 }));
+    const runs = consumers.map((c) =>
+      c.run({
+        eachBatch: async ({ records }) => {
+          consumed += records.length;
+          const now = performance.now();
+          latencies.push(now - last);
+          last = now;
+          if (consumed >= FETCH_RECORDS) done();
+        },
+      }),
+    );
+    await finished;
+    const elapsed = (performance.now() - started) / 1000;
+    await Promise.all(consumers.map((c) => c.stop()));
+    await Promise.all(runs);
+    return elapsed;
+  });
+  return summarize("group-consume-2x4", { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
+}
+
 function printTable(results: Result[]): void {
   const cols: (keyof Result)[] = ["scenario", "records", "recordsPerSec", "mbPerSec", "p50Ms", "p99Ms", "p999Ms", "requests", "peakRssMb"];
   const rows = [cols.map(String), ...results.map((r) => cols.map((c) => String(r[c])))];
@@ -195,6 +236,7 @@ async function main(): Promise<void> {
     console.error(`  loaded at ${load.recordsPerSec} records/s`);
     step(await fetchAll(base, server, topic, "binary"));
     step(await fetchAll(base, server, topic, "json"));
+    step(await groupConsume(base, server));
   } finally {
     closeAgent();
     await server?.stop();

@@ -141,7 +141,8 @@ function writeBytesField(w: Writer, bytes: Uint8Array | null | undefined): void 
  * Reads and checks the records in `bytes[start..end)` against their batch header: exactly
  * recordCount records, offsetDeltas 0..n-1 in order, every length inside its record, each
  * record's fields ending exactly at its length, the records ending exactly at `end`, UTF-8
- * header keys, safe-integer timestamps. With `collect` false it only checks (no allocations
+ * header keys, non-negative safe-integer timestamps whose newest is the header's maxTimestamp
+ * (create-time batches). With `collect` false it only checks (no allocations
  * per record) and returns an empty array. Throws CORRUPT_MESSAGE naming the record at fault.
  *
  * @example
@@ -156,6 +157,7 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
   const reader = new Reader(bytes, start, end);
   const { baseOffset, baseTimestamp, maxTimestamp } = header;
   const logAppend = header.timestampType === "logAppend";
+  let newest = -Infinity;
   let i = 0;
   try {
     for (; i < count; i++) {
@@ -189,6 +191,8 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
       }
       const timestamp = logAppend ? maxTimestamp : baseTimestamp + timestampDelta;
       if (!Number.isSafeInteger(timestamp)) throw new EdgelogError("CORRUPT_MESSAGE", `timestamp ${timestamp} is outside the safe integer range`);
+      if (timestamp < 0) throw new EdgelogError("INVALID_TIMESTAMP", `timestamp ${timestamp} is negative`);
+      if (timestamp > newest) newest = timestamp;
       if (collect) out[i] = { offset: baseOffset + i, timestamp, key, value, headers };
     }
   } catch (error) {
@@ -197,6 +201,10 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
   }
   if (reader.pos !== end) {
     throw new EdgelogError("CORRUPT_MESSAGE", `recordsCount is ${count} but ${byteCount(end - reader.pos)} follow the last record`);
+  }
+  // Retention and the time index trust maxTimestamp: it must be what the records say.
+  if (!logAppend && newest !== maxTimestamp) {
+    throw new EdgelogError("CORRUPT_MESSAGE", `maxTimestamp ${maxTimestamp} is not the newest record timestamp ${newest}`);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { auth } from "./http/auth";
 import { errorResponse } from "./http/errors";
 import { openapi } from "./routes/openapi";
 import { batches } from "./routes/batches";
+import { groups } from "./routes/groups";
 import { offsets } from "./routes/offsets";
 import { producers } from "./routes/producers";
 import { records } from "./routes/records";
@@ -21,6 +22,7 @@ export function createApp() {
   app.route("/", batches);
   app.route("/", offsets);
   app.route("/", producers);
+  app.route("/", groups);
   app.route("/", openapi);
   app.get("/", (c) =>
     c.json({ name: "edgelog", docs: "/v1/openapi.json", topics: "/v1/topics" }),

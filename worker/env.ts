@@ -2,11 +2,13 @@
  * The bindings the worker and its Durable Objects receive (see wrangler.toml).
  */
 import type { Controller } from "./controller/controller-do";
+import type { Group } from "./group/group-do";
 import type { Partition } from "./partition/partition-do";
 
 export interface Env {
   CONTROLLER: DurableObjectNamespace<Controller>;
   PARTITION: DurableObjectNamespace<Partition>;
+  GROUP: DurableObjectNamespace<Group>;
   /** Bearer token every /v1 route requires; empty or unset = no auth (local development). */
   EDGELOG_TOKEN?: string;
   /** Comma-separated locationHints replicas are placed in (default: wnam,enam,weur,eeur,apac,oc). */
@@ -18,6 +20,7 @@ declare global {
     interface Env {
       CONTROLLER: DurableObjectNamespace<Controller>;
       PARTITION: DurableObjectNamespace<Partition>;
+      GROUP: DurableObjectNamespace<Group>;
       EDGELOG_TOKEN?: string;
       EDGELOG_REGIONS?: string;
     }

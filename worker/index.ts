@@ -4,6 +4,7 @@
 import { createApp } from "./app";
 
 export { Controller } from "./controller/controller-do";
+export { Group } from "./group/group-do";
 export { Partition } from "./partition/partition-do";
 
 export default createApp();

@@ -412,7 +412,7 @@ describe("delete", () => {
       await instance.append({ batches: [{ header: readBatchHeader(bytes), bytes }], acks: 1 }),
       await instance.read({ offset: 0, maxBytes: 1024, maxRecords: 10, maxWaitMs: 0, minBytes: 1 }),
       instance.status(),
-      await instance.configure(topic.config as unknown as TopicConfig),
+      await instance.configure(topic.config as unknown as TopicConfig, 99),
     ]);
     for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, code: "UNKNOWN_TOPIC_OR_PARTITION" });
     expect(await objectStorage(topic.topicId, 0, topic.partitions[0].leader)).toEqual({ tables: [], alarm: null });

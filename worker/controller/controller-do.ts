@@ -2,9 +2,11 @@
  * The controller Durable Object: one per cluster (named "cluster"), ZooKeeper's part in the seed.
  *
  * It owns topic metadata and producer ids (in Registry) and tells partition objects when they are
- * created, reconfigured or deleted. A topic's row is written before its objects are told, and
- * removed before they are wiped, so a half-finished step is never visible as a working topic;
- * wiping deleted objects is retried by the alarm until it succeeds.
+ * created, reconfigured or deleted. A topic (or a partition added to one) becomes visible only
+ * after its objects were told, while its name is taken from the start; a deleted topic vanishes
+ * before its objects are wiped, and wiping is retried by the alarm until it succeeds. So a
+ * half-finished step is never visible as a working topic. Config changes carry a version, so a
+ * partition ignores one that arrives after a newer one.
  */
 import { DurableObject } from "cloudflare:workers";
 import { EdgelogError } from "../../protocol/errors";
@@ -38,11 +40,12 @@ export class Controller extends DurableObject<Env> {
         await this.#assign(topic, 0);
       } catch (err) {
         // Objects that could not be told leave the topic unusable: take it back whole.
-        this.#registry.remove(topic.name);
+        this.#registry.discard(topic);
         await this.#wipePending();
         throw err instanceof EdgelogError ? err : new EdgelogError("REQUEST_TIMED_OUT", `creating topic "${topic.name}" failed: ${String(err)}`);
       }
-      return topic;
+      this.#registry.ready(topic.topicId);
+      return this.#registry.get(topic.name);
     });
   }
 
@@ -64,10 +67,10 @@ export class Controller extends DurableObject<Env> {
 
   async createPartitions(name: string, count: unknown): Promise<Outcome<TopicMetadata>> {
     return attemptAsync(async () => {
-      const before = this.#registry.get(name).partitions.length;
-      const topic = this.#registry.growPartitions(name, count, regionsOf(this.env).length);
-      await this.#assign(topic, before);
-      return topic;
+      const { topic, from } = this.#registry.growPartitions(name, count, regionsOf(this.env).length);
+      await this.#assign(topic, from);
+      this.#registry.ready(topic.topicId, topic.partitions.length);
+      return this.#registry.get(name);
     });
   }
 
@@ -76,7 +79,7 @@ export class Controller extends DurableObject<Env> {
       const topic = this.#registry.alterConfig(name, changes);
       await Promise.all(
         topic.partitions.flatMap((p) =>
-          p.replicas.map(async (replica) => unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).configure(topic.config))),
+          p.replicas.map(async (replica) => unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).configure(topic.config, topic.configVersion))),
         ),
       );
       return topic;
@@ -85,6 +88,18 @@ export class Controller extends DurableObject<Env> {
 
   initProducerId(transactionalId?: string): Outcome<{ producerId: number; producerEpoch: number }> {
     return attempt(() => this.#registry.initProducer(transactionalId));
+  }
+
+  registerGroup(name: string): void {
+    this.#registry.registerGroup(name, Date.now());
+  }
+
+  unregisterGroup(name: string): void {
+    this.#registry.unregisterGroup(name);
+  }
+
+  listGroups(): string[] {
+    return this.#registry.groups();
   }
 
   override async alarm(): Promise<void> {
@@ -105,6 +120,7 @@ export class Controller extends DurableObject<Env> {
             isr: p.isr,
             leaderEpoch: p.leaderEpoch,
             config: topic.config,
+            configVersion: topic.configVersion,
           };
           unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).assign(assignment));
         }),

@@ -26,6 +26,8 @@ export interface TopicMetadata {
   replicationFactor: number;
   partitions: PartitionMetadata[];
   config: TopicConfig;
+  /** Bumped by every config change, so a partition can ignore a change that arrives late. */
+  configVersion: number;
   createdAt: number;
 }
 
@@ -35,7 +37,9 @@ CREATE TABLE IF NOT EXISTS topics (
   topic_id TEXT NOT NULL UNIQUE,
   replication_factor INTEGER NOT NULL,
   config TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  config_version INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  ready INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS partitions (
   topic_id TEXT NOT NULL,
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS partitions (
   replicas TEXT NOT NULL,
   isr TEXT NOT NULL,
   leader_epoch INTEGER NOT NULL,
+  ready INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (topic_id, partition)
 );
 CREATE TABLE IF NOT EXISTS pending_deletes (
@@ -56,9 +61,10 @@ CREATE TABLE IF NOT EXISTS producer_ids (
   epoch INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
 `;
 
-type TopicRow = { name: string; topic_id: string; replication_factor: number; config: string; created_at: number };
+type TopicRow = { name: string; topic_id: string; replication_factor: number; config: string; config_version: number; created_at: number };
 type PartitionRow = { partition: number; leader: number; replicas: string; isr: string; leader_epoch: number };
 
 /** Producer epochs are int16 in the batch header. */
@@ -72,7 +78,11 @@ export class Registry {
     this.#sql.exec(SCHEMA);
   }
 
-  /** Validates and records a new topic with every replica in sync at leader epoch 0. */
+  /**
+   * Validates and records a new topic with every replica in sync at leader epoch 0. The topic is
+   * not visible (find, list, produce) until {@link ready} — after its objects were told — but its
+   * name is taken at once.
+   */
   create(input: { name: unknown; partitions: unknown; replicationFactor: unknown; config: unknown }, regionCount: number, now: number): TopicMetadata {
     checkTopicName(input.name);
     const partitions = input.partitions === undefined ? 1 : input.partitions;
@@ -90,7 +100,9 @@ export class Registry {
       );
     }
     const config = resolveTopicConfig(input.config);
-    if (this.find(input.name)) throw new EdgelogError("TOPIC_ALREADY_EXISTS", `topic "${input.name}" already exists`);
+    if (this.#sql.exec("SELECT 1 FROM topics WHERE name = ?", input.name).toArray().length > 0) {
+      throw new EdgelogError("TOPIC_ALREADY_EXISTS", `topic "${input.name}" already exists`);
+    }
     const topicId = newTopicId();
     this.#sql.exec(
       "INSERT INTO topics (name, topic_id, replication_factor, config, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -101,7 +113,19 @@ export class Registry {
       now,
     );
     this.#addPartitions(topicId, 0, partitions as number, replicationFactor as number, regionCount);
-    return this.get(input.name);
+    return this.#metadata(this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE topic_id = ?", topicId).one(), true);
+  }
+
+  /** Makes a topic, and its partitions below `below`, visible: their objects have been told. */
+  ready(topicId: string, below = MAX_PARTITIONS): void {
+    this.#sql.exec("UPDATE topics SET ready = 1 WHERE topic_id = ?", topicId);
+    this.#sql.exec("UPDATE partitions SET ready = 1 WHERE topic_id = ? AND partition < ?", topicId, below);
+  }
+
+  /** Drops a topic that could not be created, and queues its objects for wiping. */
+  discard(topic: TopicMetadata): void {
+    this.#sql.exec("DELETE FROM topics WHERE topic_id = ?", topic.topicId);
+    this.#forget(topic);
   }
 
   /** The topic, or UNKNOWN_TOPIC_OR_PARTITION. */
@@ -112,25 +136,31 @@ export class Registry {
   }
 
   find(name: string): TopicMetadata | null {
-    const row = this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE name = ?", name).toArray()[0];
+    const row = this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE name = ? AND ready = 1", name).toArray()[0];
     return row ? this.#metadata(row) : null;
   }
 
   list(): TopicMetadata[] {
-    return this.#sql.exec<TopicRow>("SELECT * FROM topics ORDER BY name").toArray().map((row) => this.#metadata(row));
+    return this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE ready = 1 ORDER BY name").toArray().map((row) => this.#metadata(row));
   }
 
   /** Removes the topic's records and remembers its objects until they are wiped. */
   remove(name: string): TopicMetadata {
     const topic = this.get(name);
+    const all = this.#metadata(this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE topic_id = ?", topic.topicId).one(), true);
     this.#sql.exec("DELETE FROM topics WHERE topic_id = ?", topic.topicId);
+    this.#forget(all);
+    return topic;
+  }
+
+  /** Deletes a topic's partition rows and queues every one of its objects for wiping. */
+  #forget(topic: TopicMetadata): void {
     this.#sql.exec("DELETE FROM partitions WHERE topic_id = ?", topic.topicId);
     this.#sql.exec(
       "INSERT OR REPLACE INTO pending_deletes (topic_id, partitions) VALUES (?, ?)",
       topic.topicId,
       JSON.stringify(topic.partitions.map((p) => ({ partition: p.partition, replicas: p.replicas }))),
     );
-    return topic;
   }
 
   /** Topics whose objects still wait to be wiped. */
@@ -145,8 +175,13 @@ export class Registry {
     this.#sql.exec("DELETE FROM pending_deletes WHERE topic_id = ?", topicId);
   }
 
-  /** Grows the topic to `count` partitions (Kafka's CreatePartitions: a new total, never fewer). */
-  growPartitions(name: string, count: unknown, regionCount: number): TopicMetadata {
+  /**
+   * Grows the topic to `count` partitions (Kafka's CreatePartitions: a new total, never fewer).
+   * Partitions not yet made ready stay invisible until {@link ready}. Rows another grow (in flight,
+   * or failed half-way) already placed are reused, never re-placed: answers the topic with every
+   * placed partition and the range [from, count) the caller must tell and then make ready.
+   */
+  growPartitions(name: string, count: unknown, regionCount: number): { topic: TopicMetadata; from: number } {
     const topic = this.get(name);
     const current = topic.partitions.length;
     if (!Number.isSafeInteger(count) || (count as number) <= current || (count as number) > MAX_PARTITIONS) {
@@ -155,15 +190,17 @@ export class Registry {
         `count must be the new total, an integer above the current ${current} and at most ${MAX_PARTITIONS}, got ${JSON.stringify(count)}`,
       );
     }
-    this.#addPartitions(topic.topicId, current, count as number, topic.replicationFactor, regionCount);
-    return this.get(name);
+    const placed = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM partitions WHERE topic_id = ?", topic.topicId).one().n;
+    if ((count as number) > placed) this.#addPartitions(topic.topicId, placed, count as number, topic.replicationFactor, regionCount);
+    const all = this.#metadata(this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE topic_id = ?", topic.topicId).one(), true);
+    return { topic: { ...all, partitions: all.partitions.slice(0, count as number) }, from: current };
   }
 
   /** Merges validated config changes into the topic's config. */
   alterConfig(name: string, changes: unknown): TopicMetadata {
     const topic = this.get(name);
     const config = resolveTopicConfig(changes, topic.config);
-    this.#sql.exec("UPDATE topics SET config = ? WHERE topic_id = ?", JSON.stringify(config), topic.topicId);
+    this.#sql.exec("UPDATE topics SET config = ?, config_version = config_version + 1 WHERE topic_id = ?", JSON.stringify(config), topic.topicId);
     return this.get(name);
   }
 
@@ -186,6 +223,19 @@ export class Registry {
       next.producerEpoch,
     );
     return next;
+  }
+
+  /** Remembers a consumer group (for listing); groups register themselves when first used. */
+  registerGroup(name: string, now: number): void {
+    this.#sql.exec("INSERT OR IGNORE INTO groups (name, created_at) VALUES (?, ?)", name, now);
+  }
+
+  unregisterGroup(name: string): void {
+    this.#sql.exec("DELETE FROM groups WHERE name = ?", name);
+  }
+
+  groups(): string[] {
+    return this.#sql.exec<{ name: string }>("SELECT name FROM groups ORDER BY name").toArray().map((r) => r.name);
   }
 
   #next(counter: string): number {
@@ -211,9 +261,13 @@ export class Registry {
     }
   }
 
-  #metadata(row: TopicRow): TopicMetadata {
+  /** A topic's metadata: its visible partitions, or all of them with `unready`. */
+  #metadata(row: TopicRow, unready = false): TopicMetadata {
     const partitions = this.#sql
-      .exec<PartitionRow>("SELECT partition, leader, replicas, isr, leader_epoch FROM partitions WHERE topic_id = ? ORDER BY partition", row.topic_id)
+      .exec<PartitionRow>(
+        `SELECT partition, leader, replicas, isr, leader_epoch FROM partitions WHERE topic_id = ? ${unready ? "" : "AND ready = 1"} ORDER BY partition`,
+        row.topic_id,
+      )
       .toArray()
       .map((p) => ({ partition: p.partition, leader: p.leader, replicas: JSON.parse(p.replicas), isr: JSON.parse(p.isr), leaderEpoch: p.leader_epoch }));
     return {
@@ -222,6 +276,7 @@ export class Registry {
       replicationFactor: row.replication_factor,
       partitions,
       config: JSON.parse(row.config),
+      configVersion: row.config_version,
       createdAt: row.created_at,
     };
   }

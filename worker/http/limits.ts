@@ -13,9 +13,11 @@ export const LIMITS = {
   maxRecords: 10_000,
   /** Fetch: default and largest maxBytes (Kafka's max.partition.fetch.bytes default is 1 MiB). */
   defaultMaxBytes: 1024 * 1024,
-  maxBytes: 16 * 1024 * 1024,
+  maxBytes: 8 * 1024 * 1024,
   /** Longest long-poll. */
   maxWaitMs: 30_000,
-  /** Largest uncompressed size of one gzip batch. */
-  maxUncompressedBatchBytes: 64 * 1024 * 1024,
+  /** Largest uncompressed size of one gzip batch (decompression holds about twice this). */
+  maxUncompressedBatchBytes: 16 * 1024 * 1024,
+  /** Most record batches in one binary produce request. */
+  batchesPerRequest: 1_000,
 } as const;

@@ -5,6 +5,8 @@
  */
 import { EdgelogError, type ErrorCode } from "../../protocol/errors";
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * An integer query or path parameter: absent gives `fallback`; anything but a decimal integer
  * within [min, max] is refused.
@@ -73,9 +75,9 @@ export async function readJsonObject(
   if (optional && bytes.byteLength === 0) return { body: {}, bytes };
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
+    body = JSON.parse(strictUtf8.decode(bytes));
   } catch {
-    throw new EdgelogError("INVALID_REQUEST", "the body is not valid JSON");
+    throw new EdgelogError("INVALID_REQUEST", "the body is not valid UTF-8 JSON");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new EdgelogError("INVALID_REQUEST", "the body must be a JSON object");

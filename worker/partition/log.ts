@@ -23,6 +23,8 @@ export interface PartitionAssignment {
   isr: number[];
   leaderEpoch: number;
   config: TopicConfig;
+  /** The controller's version of `config`: an older one arriving late is ignored. */
+  configVersion: number;
 }
 
 export type Acks = 0 | 1 | "all";
@@ -149,9 +151,11 @@ export class PartitionLog {
     this.#lastTimeIndex = -1;
   }
 
-  /** Replaces the topic config (retention changes take effect at the next alarm). */
-  configure(config: TopicConfig): void {
-    this.assign({ ...this.owner, config });
+  /** Replaces the topic config unless it is older than the one held; answers whether it did. */
+  configure(config: TopicConfig, configVersion: number): boolean {
+    if (configVersion < this.owner.configVersion) return false;
+    this.assign({ ...this.owner, config, configVersion });
+    return true;
   }
 
   /**
@@ -185,6 +189,9 @@ export class PartitionLog {
       }
       if (header.isTransactional || header.isControl) {
         throw new EdgelogError("INVALID_RECORD", "transactional and control batches are not supported");
+      }
+      if (header.timestampType === "logAppend") {
+        throw new EdgelogError("INVALID_RECORD", "producers send create-time batches (the log-append-time bit is the broker's to set)");
       }
     }
 

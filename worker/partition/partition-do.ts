@@ -8,6 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { TopicConfig } from "../controller/topic-config";
 import type { Env } from "../env";
+import { LIMITS } from "../http/limits";
 import { attempt, attemptAsync, type Outcome } from "../outcome";
 import { PartitionLog, type AppendRequest, type AppendResult, type LogStatus, type PartitionAssignment, type ReadResult } from "./log";
 import { enforceRetention, overSizeLimit } from "./retention";
@@ -15,8 +16,8 @@ import { Waiters } from "./waiters";
 
 /** How long an idempotency key, and an idle producer's sequence state, are remembered. */
 export const IDEMPOTENCE_TTL_MS = 24 * 3600_000;
-/** The longest a fetch may park waiting for data. */
-export const MAX_WAIT_MS = 30_000;
+/** The furthest ahead the alarm is set; later work is re-evaluated then. */
+const MAX_ALARM_HORIZON_MS = 30 * 24 * 3600_000;
 /** How soon retention runs after the log grows past retention.bytes. */
 const SIZE_CHECK_DELAY_MS = 1_000;
 
@@ -51,9 +52,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** Replaces the topic config; retention is re-evaluated right away. */
-  async configure(config: TopicConfig): Promise<Outcome<LogStatus>> {
+  async configure(config: TopicConfig, configVersion: number): Promise<Outcome<LogStatus>> {
     return attemptAsync(async () => {
-      this.#log.configure(config);
+      this.#log.configure(config, configVersion);
       // A lowered retention may be due before the alarm already set: recompute in full.
       await this.#arm(Date.now(), null, true);
       return this.#log.status();
@@ -70,7 +71,10 @@ export class Partition extends DurableObject<Env> {
       const result = this.#log.append(request, now);
       this.#waiters.wake();
       const remembers = request.idempotencyKey !== undefined || request.batches.some((b) => b.header.producerId >= 0);
-      await this.#arm(now, remembers ? now + IDEMPOTENCE_TTL_MS + 1 : null, wasEmpty);
+      // The append is committed: scheduling maintenance must not turn it into an error answer.
+      await this.#arm(now, remembers ? now + IDEMPOTENCE_TTL_MS + 1 : null, wasEmpty).catch((err) =>
+        console.error("edgelog: scheduling the partition alarm failed", err),
+      );
       return result;
     });
   }
@@ -82,7 +86,7 @@ export class Partition extends DurableObject<Env> {
       const minBytes = Math.max(1, request.minBytes);
       this.#log.checkOffset(offset);
       const enough = () => this.#log.highWatermark > offset && (minBytes <= 1 || this.#log.bytesAvailable(offset) >= minBytes);
-      if (maxWaitMs > 0 && !enough()) await this.#waiters.wait(enough, Math.min(maxWaitMs, MAX_WAIT_MS));
+      if (maxWaitMs > 0 && !enough()) await this.#waiters.wait(enough, Math.min(maxWaitMs, LIMITS.maxWaitMs));
       return this.#log.read(offset, request.maxBytes, request.maxRecords);
     });
   }
@@ -138,9 +142,13 @@ export class Partition extends DurableObject<Env> {
       if (idle.key !== null) consider(idle.key + IDEMPOTENCE_TTL_MS + 1);
       if (idle.producer !== null) consider(idle.producer + IDEMPOTENCE_TTL_MS + 1);
     }
-    if (due === null || (this.#alarmAt !== null && this.#alarmAt <= due)) return;
-    this.#alarmAt = due;
+    if (due === null) return;
+    // Far-future dues (huge retention.ms, future timestamps) are looked at again in a while
+    // instead: the alarm API refuses dates centuries away, and re-evaluating is harmless.
+    due = Math.min(due, now + MAX_ALARM_HORIZON_MS);
+    if (this.#alarmAt !== null && this.#alarmAt <= due) return;
     await this.ctx.storage.setAlarm(due);
+    this.#alarmAt = due;
   }
 }
 

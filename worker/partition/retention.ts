@@ -35,8 +35,9 @@ export function enforceRetention(log: PartitionLog, config: TopicConfig, now: nu
     cut++;
   }
   if (cut > 0) {
-    const kept = rows[cut];
-    log.truncateBefore(kept ? kept.base_offset : log.logEndOffset, kept ? kept.position : log.endPosition);
+    // The log starts after the last deleted batch (not at "the next row read": the page may end there).
+    const last = rows[cut - 1];
+    log.truncateBefore(last.last_offset + 1, last.position + last.size);
   }
   const more = cut === rows.length && rows.length === PAGE;
   const oldest = more ? undefined : rows[cut];
@@ -46,8 +47,10 @@ export function enforceRetention(log: PartitionLog, config: TopicConfig, now: nu
   return { deletedBatches: cut, nextDueAt };
 }
 
-/** True when the log is over retention.bytes by at least its oldest batch: worth an alarm now. */
+/** True when deleting the oldest batch would keep the log at or above retention.bytes: worth an alarm now. */
 export function overSizeLimit(log: PartitionLog, config: TopicConfig): boolean {
   const limit = config["retention.bytes"];
-  return limit >= 0 && log.endPosition - log.startPosition > limit;
+  if (limit < 0 || log.endPosition - log.startPosition <= limit) return false;
+  const oldest = log.oldestBatches(1)[0];
+  return oldest !== undefined && log.endPosition - log.startPosition - oldest.size >= limit;
 }

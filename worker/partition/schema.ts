@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS producers (
   recent TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS producers_by_age ON producers (updated_at);
 CREATE TABLE IF NOT EXISTS request_keys (
   key TEXT PRIMARY KEY,
   digest TEXT NOT NULL,

@@ -32,6 +32,7 @@ export class Waiters {
 
   /** Called after every append (and on reset, with `all`). */
   wake(all = false): void {
+    if (this.#waiting.size === 0) return;
     for (const waiter of [...this.#waiting]) if (all || waiter.ready()) waiter.resolve();
   }
 

@@ -11,15 +11,15 @@
  * record says which it was and `"123"` comes back a string while `123` comes back a number.
  * A null (or absent) value is Kafka's null value (a tombstone) and comes back null.
  */
-import { fromBase64, toBase64 } from "../../protocol/base64";
+import { fromBase64 } from "../../protocol/base64";
 import { EdgelogError } from "../../protocol/errors";
-import type { DecodedRecord, RecordHeader, RecordInput } from "../../protocol/record-batch";
+import { CONTENT_TYPE, JSON_CONTENT_TYPE } from "../../protocol/json-record";
+import type { RecordHeader, RecordInput } from "../../protocol/record-batch";
 
-export const JSON_CONTENT_TYPE = "application/json";
-const CONTENT_TYPE = "content-type";
 const FIELDS = new Set(["key", "value", "partition", "headers", "timestamp", "keyEncoding", "valueEncoding"]);
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+/** The header that marks a JSON value; one shared instance, only ever read. */
+const JSON_VALUE_HEADER: RecordHeader = { key: CONTENT_TYPE, value: encoder.encode(JSON_CONTENT_TYPE) };
 
 /** A record from the JSON API, ready to encode, with the partition it asked for (if any). */
 export interface JsonRecordInput {
@@ -80,7 +80,7 @@ export function parseJsonRecords(records: unknown, maxRecords: number): JsonReco
     else if (typeof r.value === "string") value = encoder.encode(r.value);
     else {
       value = encoder.encode(JSON.stringify(r.value));
-      headers.push({ key: CONTENT_TYPE, value: encoder.encode(JSON_CONTENT_TYPE) });
+      headers.push(JSON_VALUE_HEADER);
     }
 
     let timestamp: number | undefined;
@@ -95,56 +95,4 @@ export function parseJsonRecords(records: unknown, maxRecords: number): JsonReco
     }
     return { record: { key, value, headers, timestamp }, key, partition };
   });
-}
-
-/** A stored record as the JSON API shows it. */
-export interface JsonRecord {
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  value: unknown;
-  headers: Record<string, string | null>;
-  keyEncoding?: "base64";
-  valueEncoding?: "base64";
-}
-
-function text(bytes: Uint8Array): string | null {
-  try {
-    return strictDecoder.decode(bytes);
-  } catch {
-    return null;
-  }
-}
-
-/** Converts a decoded record to its JSON shape. */
-export function toJsonRecord(record: DecodedRecord): JsonRecord {
-  const headers: Record<string, string | null> = {};
-  let isJson = false;
-  for (const h of record.headers) {
-    const value = h.value === null ? null : (text(h.value) ?? toBase64(h.value));
-    headers[h.key] = value;
-    if (h.key.toLowerCase() === CONTENT_TYPE && value === JSON_CONTENT_TYPE) isJson = true;
-  }
-  const out: JsonRecord = { offset: record.offset, timestamp: record.timestamp, key: null, value: null, headers };
-  if (record.key !== null) {
-    const key = text(record.key);
-    if (key === null) {
-      out.key = toBase64(record.key);
-      out.keyEncoding = "base64";
-    } else out.key = key;
-  }
-  if (record.value !== null) {
-    const value = text(record.value);
-    if (value === null) {
-      out.value = toBase64(record.value);
-      out.valueEncoding = "base64";
-    } else if (isJson) {
-      try {
-        out.value = JSON.parse(value);
-      } catch {
-        out.value = value;
-      }
-    } else out.value = value;
-  }
-  return out;
 }

@@ -32,17 +32,21 @@ batches.post("/v1/topics/:topic/partitions/:partition/batches", async (c) => {
   const acks = acksParam(c.req.query("acks"));
   const body = await readBody(c.req.raw, LIMITS.binaryBodyBytes);
   if (body.byteLength === 0) throw new EdgelogError("INVALID_REQUEST", "the body must hold at least one record batch");
-  const checked = await Promise.all(
-    splitBatches(body).map(async ({ header, bytes }) => ({
-      header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header }),
-      bytes,
-    })),
-  );
+  const split = splitBatches(body);
+  if (split.length > LIMITS.batchesPerRequest) {
+    throw new EdgelogError("RECORD_LIST_TOO_LARGE", `at most ${LIMITS.batchesPerRequest} batches per request, got ${split.length}`);
+  }
   return withTopic(c.env, c.req.param("topic"), async (topic) => {
-    for (const { header } of checked) {
+    // Sizes first (cheap), then each batch's records one at a time: a gzip batch is
+    // decompressed only once it is known to fit, and never two at once.
+    for (const { header } of split) {
       if (header.size > topic.config["max.message.bytes"]) {
         throw new EdgelogError("MESSAGE_TOO_LARGE", `batch of ${header.size} bytes exceeds max.message.bytes ${topic.config["max.message.bytes"]}`);
       }
+    }
+    const checked = [];
+    for (const { header, bytes } of split) {
+      checked.push({ header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header }), bytes });
     }
     const append = appendTo(c.env, topic, partition, { batches: checked, acks });
     if (acks === 0) {

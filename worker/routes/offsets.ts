@@ -7,13 +7,10 @@
  *     no record is that new (Kafka answers -1 there).
  */
 import { Hono } from "hono";
-import { decodeRecords } from "../../protocol/record-batch";
 import { withTopic } from "../cluster";
 import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
 import { intParam } from "../http/params";
-import { unwrap } from "../outcome";
-import { leaderOf, statusOf } from "../partition-client";
+import { offsetForTimestamp, statusOf } from "../partition-client";
 import { partitionParam } from "./fetch-params";
 
 export const offsets = new Hono<{ Bindings: Env }>();
@@ -28,12 +25,7 @@ offsets.get("/v1/topics/:topic/partitions/:partition/offsets", async (c) => {
       const offset = timestamp === "earliest" ? status.logStartOffset : status.highWatermark;
       return c.json({ topic: topic.name, partition, timestamp, offset });
     }
-    const { batch } = unwrap(await leaderOf(c.env, topic, partition).batchAtTimestamp(timestamp));
-    let found: { offset: number; timestamp: number } | null = null;
-    if (batch) {
-      const record = (await decodeRecords(batch, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes })).find((r) => r.timestamp >= timestamp);
-      if (record) found = { offset: record.offset, timestamp: record.timestamp };
-    }
+    const found = await offsetForTimestamp(c.env, topic, partition, timestamp);
     return c.json({ topic: topic.name, partition, timestamp, offset: found?.offset ?? null, recordTimestamp: found?.timestamp ?? null });
   });
 });

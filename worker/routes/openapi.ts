@@ -17,6 +17,9 @@ const errorResponses = {
   "5XX": { description: "Outcome unknown (retriable) or server error", content: json(ref("Error")) },
 };
 const topicParam = { name: "topic", in: "path", required: true, schema: { type: "string", pattern: "^[a-zA-Z0-9._-]{1,249}$" } };
+const groupParam = { name: "group", in: "path", required: true, schema: { type: "string", pattern: "^[a-zA-Z0-9._-]{1,249}$" } };
+const memberParam = { name: "memberId", in: "path", required: true, schema: { type: "string" } };
+const topicPartition = { type: "object", properties: { topic: { type: "string" }, partition: { type: "integer" } } };
 const partitionParam = { name: "partition", in: "path", required: true, schema: { type: "integer", minimum: 0 } };
 const acksParam = {
   name: "acks",
@@ -103,6 +106,50 @@ export const openapiDocument = {
           timestamp: { type: "integer", minimum: 0, description: "Milliseconds since the epoch (default: now)" },
           keyEncoding: { const: "base64" },
           valueEncoding: { const: "base64" },
+        },
+      },
+      MemberAnswer: {
+        type: "object",
+        properties: {
+          memberId: { type: "string" },
+          generation: { type: "integer" },
+          assignment: { type: "array", items: topicPartition, description: "Partitions to read now" },
+          pending: { type: "array", items: topicPartition, description: "Partitions coming once their previous owner released them" },
+          heartbeatIntervalMs: { type: "integer", description: "When to heartbeat next (short while partitions move)" },
+          sessionTimeoutMs: { type: "integer" },
+        },
+      },
+      CommittedOffset: {
+        type: "object",
+        properties: {
+          topic: { type: "string" },
+          partition: { type: "integer" },
+          offset: { type: "integer" },
+          metadata: { type: ["string", "null"] },
+          resetId: { type: "integer", description: "Which administrative reset this offset belongs to (0: never reset)" },
+        },
+      },
+      GroupDescription: {
+        type: "object",
+        properties: {
+          group: { type: "string" },
+          state: { enum: ["Empty", "Reconciling", "Stable"] },
+          generation: { type: "integer" },
+          assignor: { enum: ["range", "roundrobin", "sticky", null] },
+          members: { type: "array", items: { type: "object", properties: { memberId: { type: "string" }, instanceId: { type: ["string", "null"] }, topics: { type: "array", items: { type: "string" } }, sessionTimeoutMs: { type: "integer" }, assignment: { type: "array", items: topicPartition } } } },
+          partitions: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                topic: { type: "string" },
+                partition: { type: "integer" },
+                committed: { type: ["integer", "null"] },
+                highWatermark: { type: "integer" },
+                lag: { type: "integer", description: "highWatermark - committed (or - logStartOffset without a commit)" },
+              },
+            },
+          },
         },
       },
       RecordOut: {
@@ -249,6 +296,104 @@ export const openapiDocument = {
         summary: "Get a producer id and epoch for idempotent produce",
         requestBody: { content: json({ type: "object", additionalProperties: false, properties: { transactionalId: { type: "string", minLength: 1, maxLength: 255, description: "Same id again bumps the epoch and fences older instances" } } }) },
         responses: { "200": { description: "Producer id and epoch", content: json({ type: "object", properties: { producerId: { type: "integer" }, producerEpoch: { type: "integer" } } }) }, ...errorResponses },
+      },
+    },
+    "/v1/groups": {
+      get: {
+        summary: "List consumer groups",
+        responses: { "200": { description: "Groups", content: json({ type: "object", properties: { groups: { type: "array", items: { type: "object", properties: { group: { type: "string" } } } } } }) }, ...errorResponses },
+      },
+    },
+    "/v1/groups/{group}": {
+      parameters: [groupParam],
+      get: {
+        summary: "Describe a group: members with their assignment, and per partition the committed offset, high watermark and lag",
+        responses: { "200": { description: "Description", content: json(ref("GroupDescription")) }, ...errorResponses },
+      },
+      delete: { summary: "Delete an empty group and its offsets", responses: { "200": { description: "Deleted" }, "409": { description: "NON_EMPTY_GROUP", content: json(ref("Error")) }, ...errorResponses } },
+    },
+    "/v1/groups/{group}/members": {
+      parameters: [groupParam],
+      post: {
+        summary: "Join: the answer has memberId, generation and the member's assignment",
+        requestBody: {
+          required: true,
+          content: json({
+            type: "object",
+            required: ["topics"],
+            additionalProperties: false,
+            properties: {
+              topics: { type: "array", minItems: 1, maxItems: 100, items: { type: "string" } },
+              instanceId: { type: "string", description: "Static membership: a member returning with the same id within its session timeout keeps its partitions" },
+              sessionTimeoutMs: { type: "integer", minimum: 1000, maximum: 1800000, default: 45000 },
+              assignor: { enum: ["range", "roundrobin", "sticky"], default: "sticky" },
+            },
+          }),
+        },
+        responses: { "200": { description: "Membership", content: json(ref("MemberAnswer")) }, ...errorResponses },
+      },
+    },
+    "/v1/groups/{group}/members/{memberId}/heartbeat": {
+      parameters: [groupParam, memberParam],
+      post: {
+        summary: "Stay alive; answers the current generation and assignment (an empty body is enough)",
+        responses: { "200": { description: "Membership", content: json(ref("MemberAnswer")) }, ...errorResponses },
+      },
+    },
+    "/v1/groups/{group}/members/{memberId}": {
+      parameters: [groupParam, memberParam],
+      delete: { summary: "Leave the group; its partitions go to the others at once", responses: { "200": { description: "Left" }, ...errorResponses } },
+    },
+    "/v1/groups/{group}/offsets": {
+      parameters: [groupParam],
+      get: {
+        summary: "Committed offsets (the next offset to read), empty for a new group",
+        responses: { "200": { description: "Offsets", content: json({ type: "object", properties: { offsets: { type: "array", items: ref("CommittedOffset") } } }) }, ...errorResponses },
+      },
+      post: {
+        summary: "Commit offsets from a member of the current generation, for partitions it owns",
+        requestBody: {
+          required: true,
+          content: json({
+            type: "object",
+            required: ["memberId", "generation", "offsets"],
+            additionalProperties: false,
+            properties: {
+              memberId: { type: "string" },
+              generation: { type: "integer", minimum: 0 },
+              offsets: {
+                type: "array",
+                minItems: 1,
+                maxItems: 10000,
+                items: { type: "object", required: ["topic", "partition", "offset"], additionalProperties: false, properties: { topic: { type: "string" }, partition: { type: "integer", minimum: 0 }, offset: { type: "integer", minimum: 0 }, metadata: { type: ["string", "null"], maxLength: 4096 } } },
+              },
+            },
+          }),
+        },
+        responses: {
+          "200": { description: "Committed" },
+          "409": { description: "ILLEGAL_GENERATION (stale generation) or REBALANCE_IN_PROGRESS (partition not owned)", content: json(ref("Error")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/groups/{group}/offsets/reset": {
+      parameters: [groupParam],
+      post: {
+        summary: "Reset an empty group's offsets to earliest, latest, a timestamp or an offset",
+        requestBody: {
+          required: true,
+          content: json({
+            type: "object",
+            required: ["to"],
+            additionalProperties: false,
+            properties: {
+              topics: { type: "array", items: { type: "string" }, description: "Default: the topics the group has offsets or subscriptions for" },
+              to: { oneOf: [{ enum: ["earliest", "latest"] }, { type: "object", properties: { timestamp: { type: "integer", minimum: 0 } } }, { type: "object", properties: { offset: { type: "integer", minimum: 0 } } }] },
+            },
+          }),
+        },
+        responses: { "200": { description: "The new offsets and the reset id" }, "409": { description: "NON_EMPTY_GROUP", content: json(ref("Error")) }, ...errorResponses },
       },
     },
     "/v1/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } } },

@@ -17,7 +17,8 @@ import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
 import { acksParam, readJsonObject } from "../http/params";
 import { appendTo, readFrom } from "../partition-client";
-import { parseJsonRecords, toJsonRecord, type JsonRecord } from "../produce/json-records";
+import { toJsonRecord, type JsonRecord } from "../../protocol/json-record";
+import { parseJsonRecords } from "../produce/json-records";
 import { partitionForIdempotencyKey, stickyPartition, stickySent } from "../produce/partitioner";
 import { partitionForKey } from "../../protocol/murmur2";
 import { fetchParams, partitionParam } from "./fetch-params";
@@ -79,14 +80,15 @@ records.post("/v1/topics/:topic/records", async (c) => {
     // key is refused there before any other partition appends (each partition only knows the
     // keys of the requests that reached it).
     const home = idempotencyKey !== undefined ? batches.find((b) => b.partition === unkeyed) : undefined;
-    const appendAll =
-      idempotencyKey === undefined
-        ? Promise.all(batches.map(appendOne))
-        : (async () => {
-            if (home) await appendOne(home);
-            else await appendTo(c.env, topic, unkeyed, { batches: [], acks, idempotencyKey, digest });
-            await Promise.all(batches.filter((b) => b !== home).map(appendOne));
-          })();
+    const appendAll = (async () => {
+      let rest = batches;
+      if (idempotencyKey !== undefined) {
+        if (home) await appendOne(home);
+        else await appendTo(c.env, topic, unkeyed, { batches: [], acks, idempotencyKey, digest });
+        rest = batches.filter((b) => b !== home);
+      }
+      await appendEach(rest.map(appendOne), idempotencyKey !== undefined || rest.length < batches.length);
+    })();
     if (acks !== 0) {
       await appendAll;
       return offsets;
@@ -126,6 +128,24 @@ records.get("/v1/topics/:topic/partitions/:partition/records", async (c) => {
     });
   });
 });
+
+/**
+ * Awaits the appends of one request to several partitions. When some applied and some failed,
+ * the request is neither done nor undone: that is a retriable 5xx (outcome unknown, as the
+ * contract says), never a 4xx, and never retried here — a retry with the same Idempotency-Key is
+ * what makes it safe. When all failed alike, that error stands (nothing was applied).
+ */
+async function appendEach(appends: Promise<void>[], appliedBefore: boolean): Promise<void> {
+  const results = await Promise.allSettled(appends);
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed.length === 0) return;
+  if (!appliedBefore && failed.length === results.length) throw failed[0].reason;
+  const reason = failed[0].reason;
+  throw new EdgelogError(
+    "REQUEST_TIMED_OUT",
+    `the records were appended to some partitions but not all (${failed.length} of ${results.length} failed: ${reason instanceof Error ? reason.message : String(reason)}); retry with the same Idempotency-Key to complete it without duplicates`,
+  );
+}
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));

@@ -1,0 +1,62 @@
+/**
+ * The client's HTTP transport: JSON and record-batch requests to an edgelog worker, with errors
+ * turned back into EdgelogErrors (the same codes the server's table defines).
+ *
+ * Web APIs only (fetch, AbortSignal), so it runs in browsers, Node 20 and workers alike.
+ */
+import { EdgelogError, isErrorCode, type ErrorBody } from "../protocol/errors";
+
+export interface HttpOptions {
+  /** The worker's base URL, e.g. "http://127.0.0.1:8787". */
+  url: string;
+  /** The bearer token, when the worker has EDGELOG_TOKEN set. */
+  token?: string;
+  /** A fetch implementation (default: the global fetch). */
+  fetch?: typeof fetch;
+}
+
+export class HttpTransport {
+  readonly url: string;
+  #token?: string;
+  #fetch: typeof fetch;
+
+  constructor(options: HttpOptions) {
+    if (typeof options.url !== "string" || !/^https?:\/\//.test(options.url)) throw new TypeError("url must be an http(s) URL");
+    this.url = options.url.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** Sends a request; answers the Response when it is 2xx, throws an EdgelogError otherwise. */
+  async send(method: string, path: string, init: { json?: unknown; body?: Uint8Array; signal?: AbortSignal } = {}): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let body: BodyInit | undefined;
+    if (init.json !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(init.json);
+    } else if (init.body) {
+      headers["content-type"] = "application/vnd.kafka.record-batch.v2";
+      body = init.body as Uint8Array<ArrayBuffer>;
+    }
+    const res = await this.#fetch(`${this.url}${path}`, { method, headers, body, signal: init.signal });
+    if (res.ok) return res;
+    throw await errorOf(res);
+  }
+
+  /** A JSON request answering parsed JSON. */
+  async json<T>(method: string, path: string, json?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.send(method, path, { json, signal });
+    return (await res.json()) as T;
+  }
+}
+
+async function errorOf(res: Response): Promise<EdgelogError> {
+  try {
+    const body = (await res.json()) as ErrorBody;
+    if (isErrorCode(body?.error?.code)) return EdgelogError.fromBody(body);
+  } catch {
+    // not a JSON error body
+  }
+  return new EdgelogError(res.status >= 500 ? "REQUEST_TIMED_OUT" : "UNKNOWN_SERVER_ERROR", `HTTP ${res.status} from the server`);
+}

@@ -1,0 +1,18 @@
+/**
+ * edgelog's TypeScript client, for browsers and Node alike (Web APIs only).
+ *
+ *   Consumer       a group consumer: server-side assignment, ordered batches, commits after processing
+ *   HttpTransport  JSON and record-batch requests, errors as EdgelogError
+ *
+ * The record codec (protocol/) is re-exported for producers that build RecordBatch v2 themselves.
+ *
+ * @example
+ * import { Consumer } from "./web-client";
+ * const consumer = new Consumer({ url: location.origin, groupId: "dashboard", topics: ["sensors"] });
+ * consumer.run({ eachBatch: async ({ records }) => records.forEach((r) => console.log(r.value)) });
+ */
+export { Consumer } from "./consumer";
+export type { ConsumedBatch, ConsumerOptions, TopicPartition } from "./consumer";
+export { HttpTransport } from "./http";
+export type { HttpOptions } from "./http";
+export * from "../protocol/index";
