@@ -14,5 +14,7 @@
 export { Consumer } from "./consumer";
 export type { ConsumedBatch, ConsumerOptions, TopicPartition } from "./consumer";
 export { HttpTransport } from "./http";
+export { PUSH_CLOSE, Subscription } from "./subscription";
+export type { SubscriptionOptions } from "./subscription";
 export type { HttpOptions } from "./http";
 export * from "../protocol/index";

@@ -12,6 +12,7 @@ import { groups } from "./routes/groups";
 import { offsets } from "./routes/offsets";
 import { producers } from "./routes/producers";
 import { records } from "./routes/records";
+import { subscribe } from "./routes/subscribe";
 import { topics } from "./routes/topics";
 
 export function createApp() {
@@ -23,6 +24,7 @@ export function createApp() {
   app.route("/", offsets);
   app.route("/", producers);
   app.route("/", groups);
+  app.route("/", subscribe);
   app.route("/", openapi);
   app.get("/", (c) =>
     c.json({ name: "edgelog", docs: "/v1/openapi.json", topics: "/v1/topics" }),

@@ -107,7 +107,9 @@ export class Group extends DurableObject<Env> {
       generation: c.generation,
       state: c.state(),
       assignor: c.assignor,
-      members: [...c.members.values()].map((m) => ({
+      members: [...c.members.values()]
+        .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
+        .map((m) => ({
         memberId: m.memberId,
         instanceId: m.instanceId,
         topics: m.topics,

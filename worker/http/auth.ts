@@ -1,6 +1,7 @@
 /**
  * Bearer-token auth for every /v1 route, on as soon as EDGELOG_TOKEN is set (a secret in
  * production: `wrangler secret put EDGELOG_TOKEN`). Unset or empty means local development.
+ * WebSocket upgrades may pass the token as `?access_token=` (browsers cannot set the header).
  * The comparison is constant-time, so the token cannot be guessed byte by byte from timings.
  */
 import type { MiddlewareHandler } from "hono";
@@ -19,8 +20,10 @@ export const auth: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   const expected = c.env.EDGELOG_TOKEN;
   if (expected) {
     const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer (.+)$/i.exec(header);
-    if (!match || !(await sameSecret(match[1], expected))) {
+    // Browsers cannot set headers on a WebSocket: an upgrade may carry ?access_token= instead.
+    const queryToken = c.req.header("upgrade")?.toLowerCase() === "websocket" ? c.req.query("access_token") : undefined;
+    const given = /^Bearer (.+)$/i.exec(header)?.[1] ?? queryToken;
+    if (given === undefined || !(await sameSecret(given, expected))) {
       throw new EdgelogError("SASL_AUTHENTICATION_FAILED", "missing or wrong credentials: send Authorization: Bearer <token>");
     }
   }

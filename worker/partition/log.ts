@@ -56,6 +56,15 @@ export interface AppendResult {
   highWatermark: number;
 }
 
+export interface FetchRequest {
+  offset: number;
+  maxBytes: number;
+  maxRecords: number;
+  /** 0 answers at once; otherwise wait up to this long for minBytes past the offset. */
+  maxWaitMs: number;
+  minBytes: number;
+}
+
 export interface ReadResult {
   /** Whole batches, concatenated as stored (the first may start before the asked offset). */
   data: Uint8Array;

@@ -10,8 +10,10 @@ import type { TopicConfig } from "../controller/topic-config";
 import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
 import { attempt, attemptAsync, type Outcome } from "../outcome";
-import { PartitionLog, type AppendRequest, type AppendResult, type LogStatus, type PartitionAssignment, type ReadResult } from "./log";
+import { PartitionLog, type AppendRequest, type AppendResult, type FetchRequest, type LogStatus, type PartitionAssignment, type ReadResult } from "./log";
 import { enforceRetention, overSizeLimit } from "./retention";
+import { errorResponse } from "../http/errors";
+import { CLOSE, Push } from "./push";
 import { Waiters } from "./waiters";
 
 /** How long an idempotency key, and an idle producer's sequence state, are remembered. */
@@ -21,23 +23,17 @@ const MAX_ALARM_HORIZON_MS = 30 * 24 * 3600_000;
 /** How soon retention runs after the log grows past retention.bytes. */
 const SIZE_CHECK_DELAY_MS = 1_000;
 
-export interface FetchRequest {
-  offset: number;
-  maxBytes: number;
-  maxRecords: number;
-  /** 0 answers at once; otherwise wait up to this long for minBytes past the offset. */
-  maxWaitMs: number;
-  minBytes: number;
-}
 
 export class Partition extends DurableObject<Env> {
   #log: PartitionLog;
   #waiters = new Waiters();
+  #push: Push;
   #alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#log = new PartitionLog(ctx.storage);
+    this.#push = new Push(ctx, this.#log);
     ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -70,6 +66,7 @@ export class Partition extends DurableObject<Env> {
       const wasEmpty = this.#log.logStartOffset === this.#log.logEndOffset;
       const result = this.#log.append(request, now);
       this.#waiters.wake();
+      this.#push.appended();
       const remembers = request.idempotencyKey !== undefined || request.batches.some((b) => b.header.producerId >= 0);
       // The append is committed: scheduling maintenance must not turn it into an error answer.
       await this.#arm(now, remembers ? now + IDEMPOTENCE_TTL_MS + 1 : null, wasEmpty).catch((err) =>
@@ -107,6 +104,32 @@ export class Partition extends DurableObject<Env> {
     this.#alarmAt = null;
     this.#log.forget();
     this.#waiters.wake(true);
+    this.#push.closeAll(CLOSE.topicDeleted, JSON.stringify({ code: "UNKNOWN_TOPIC_OR_PARTITION", resumeOffset: 0 }));
+  }
+
+  /**
+   * WebSocket subscriptions: the worker forwards the upgrade here with the offset and format it
+   * validated. See push.ts for the frames and the flow control.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      return this.#push.accept(Number(url.searchParams.get("offset")), url.searchParams.get("format") === "binary" ? "binary" : "json");
+    } catch (err) {
+      return errorResponse(err);
+    }
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.#push.message(ws, message);
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 ? 1000 : code, "closed by the client");
+    } catch {
+      // already closed
+    }
   }
 
   override async alarm(): Promise<void> {

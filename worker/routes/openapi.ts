@@ -283,6 +283,19 @@ export const openapiDocument = {
         },
       },
     },
+    "/v1/topics/{topic}/partitions/{partition}/subscribe": {
+      parameters: [topicParam, partitionParam],
+      get: {
+        summary: "WebSocket push: stored records from the offset, then each new record as it is appended",
+        description:
+          "Send Upgrade: websocket (browsers may pass the token as ?access_token=). Server frames: text {records, nextOffset, highWatermark} (format=json) or binary record batches (format=binary); {type: pong}; {type: error, error}. Client frames: {type: ping}; {type: credit, records?, bytes?} (credit mode: never sent past the credit); {type: ack, offset} (push mode: resets the bound). A push-mode socket sent more than 1,000 records and 8 MiB since its last ack is closed with 4008; 4016: retention removed the offset; 4004: topic deleted. Close reasons are JSON {code, resumeOffset}.",
+        parameters: [
+          { name: "offset", in: "query", schema: { type: "integer", minimum: 0, default: 0 } },
+          { name: "format", in: "query", schema: { enum: ["json", "binary"], default: "json" } },
+        ],
+        responses: { "101": { description: "Switching protocols: the subscription" }, ...errorResponses },
+      },
+    },
     "/v1/topics/{topic}/partitions/{partition}/offsets": {
       parameters: [topicParam, partitionParam],
       get: {

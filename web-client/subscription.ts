@@ -1,0 +1,140 @@
+/**
+ * A partition subscription over WebSocket push, that survives dropped connections.
+ *
+ * It opens /subscribe at its offset, hands each frame's records to your handler in order, and
+ * after the handler returns moves its offset past them. When the connection drops (or the server
+ * closes it because it fell too far behind, code 4008) it reconnects with jittered exponential
+ * backoff from the offset after the last record handled: nothing is skipped and nothing is handed
+ * over twice. Retention removing its offset (4016) resumes at the log start; a deleted topic
+ * (4004) ends it. In push mode it acks each frame it handled, which keeps the server's bound from
+ * closing a subscriber that keeps up.
+ *
+ * WebSocket is a Web API in browsers and workers; in Node 20 pass one (e.g. the `ws` package).
+ *
+ * @example
+ * const sub = new Subscription({ url: "http://127.0.0.1:8787", topic: "sensors", partition: 0, offset: 0,
+ *   onRecords: async (records) => records.forEach((r) => console.log(r.offset, r.value)) });
+ * sub.start();
+ * // later: sub.close();
+ */
+import type { JsonRecord } from "../protocol/json-record";
+
+/** The close codes the server documents (worker/partition/push.ts). */
+export const PUSH_CLOSE = { tooFarBehind: 4008, topicDeleted: 4004, offsetOutOfRange: 4016 } as const;
+
+type WebSocketLike = {
+  readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
+};
+
+export interface SubscriptionOptions {
+  /** The worker's base URL (http or https; the socket uses ws or wss). */
+  url: string;
+  topic: string;
+  partition: number;
+  /** The first offset to receive. */
+  offset: number;
+  onRecords(records: JsonRecord[], info: { nextOffset: number; highWatermark: number }): Promise<void> | void;
+  /** Told when the subscription ends for good (topic deleted, or close()). */
+  onEnd?(reason: { code: number; message: string }): void;
+  token?: string;
+  /** A WebSocket constructor (default: the global one). */
+  WebSocket?: new (url: string) => WebSocketLike;
+  /** Reconnect backoff: first delay and ceiling in ms (default 100 and 10,000). */
+  backoff?: { initialMs?: number; maxMs?: number };
+}
+
+export class Subscription {
+  #options: SubscriptionOptions;
+  #offset: number;
+  #socket: WebSocketLike | null = null;
+  #closed = false;
+  #attempt = 0;
+  #queue: Promise<void> = Promise.resolve();
+  /** How many times a connection was (re)opened: 1 after the first. */
+  connections = 0;
+
+  constructor(options: SubscriptionOptions) {
+    if (!Number.isSafeInteger(options.offset) || options.offset < 0) throw new TypeError("offset must be a non-negative integer");
+    this.#options = options;
+    this.#offset = options.offset;
+  }
+
+  /** The next offset to receive (after the last record the handler finished). */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  start(): void {
+    this.#connect();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#socket?.close(1000, "done");
+    this.#options.onEnd?.({ code: 1000, message: "closed by the client" });
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const { url, topic, partition, token } = this.#options;
+    const wsUrl = new URL(`/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/subscribe`, url.replace(/^http/, "ws"));
+    wsUrl.searchParams.set("offset", String(this.#offset));
+    if (token) wsUrl.searchParams.set("access_token", token);
+    const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
+    const socket = new Ctor(wsUrl.toString());
+    this.#socket = socket;
+    // Where this connection started: frames of an older connection are ignored.
+    const from = { offset: this.#offset };
+    socket.addEventListener("open", () => {
+      this.connections++;
+      this.#attempt = 0;
+    });
+    socket.addEventListener("message", (event) => {
+      if (typeof event.data !== "string") return;
+      const frame = JSON.parse(event.data) as { records?: JsonRecord[]; nextOffset?: number; highWatermark?: number };
+      if (!frame.records) return;
+      this.#queue = this.#queue.then(async () => {
+        if (this.#socket !== socket || this.#closed) return;
+        const records = frame.records!.filter((r) => r.offset >= this.#offset);
+        if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset!, highWatermark: frame.highWatermark! });
+        this.#offset = Math.max(this.#offset, frame.nextOffset ?? from.offset);
+        if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset }));
+      });
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      const code = event.code ?? 1006;
+      let resume: number | undefined;
+      try {
+        resume = (JSON.parse(event.reason ?? "") as { resumeOffset?: number }).resumeOffset;
+      } catch {
+        // not one of the server's JSON reasons
+      }
+      if (this.#closed) return;
+      if (code === PUSH_CLOSE.topicDeleted) {
+        this.#closed = true;
+        this.#options.onEnd?.({ code, message: "the topic was deleted" });
+        return;
+      }
+      // Resume after what the handler finished (pending frames first), or at the log start.
+      this.#queue = this.#queue.then(() => {
+        if (code === PUSH_CLOSE.offsetOutOfRange && resume !== undefined) this.#offset = resume;
+        this.#reconnectLater();
+      });
+    });
+    socket.addEventListener("error", () => {
+      // "close" follows and decides.
+    });
+  }
+
+  #reconnectLater(): void {
+    const initial = this.#options.backoff?.initialMs ?? 100;
+    const max = this.#options.backoff?.maxMs ?? 10_000;
+    const delay = Math.min(max, initial * 2 ** this.#attempt++);
+    setTimeout(() => this.#connect(), delay / 2 + Math.random() * (delay / 2));
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * WebSocket push from a partition: subscribers get the stored records from their offset, then
+ * each new record as it is appended, in order, with no gap and no duplicate.
+ *
+ * Sockets are accepted with the hibernation API, so an idle subscriber costs nothing; everything
+ * a socket needs (its next offset, format, credit) is its attachment (well under 2 KB).
+ *
+ * Frames (server -> client). Every text frame is a JSON object:
+ *   {"records": [...], "nextOffset": n, "highWatermark": n}   records (format=json, the fetch shape)
+ *   <binary>                                                   stored RecordBatch v2 bytes (format=binary);
+ *                                                              the first batch may start before the offset
+ *   {"type": "pong"}                                           answer to {"type": "ping"} (no wake-up)
+ *   {"type": "error", "error": {code, message, retriable}}     a client frame was refused
+ * Frames (client -> server), all JSON objects:
+ *   {"type": "ping"}
+ *   {"type": "credit", "records"?: n, "bytes"?: n}   switches the socket to credit mode and grants
+ *                                                   more; the server never sends past the credit
+ *   {"type": "ack", "offset": n}                    push mode: "I have what precedes n"; resets the
+ *                                                   server's bound
+ * Flow control: a socket starts in push mode (records as they come, at least its first 1,000
+ * without sending anything). As workerd cannot see a slow reader's backlog, a push-mode socket
+ * that was sent more than PUSH_BOUND (1,000 records and 8 MiB) since its last ack is closed with
+ * code 4008 and the offset to resume from, never silently dropped. Close codes are CLOSE below;
+ * each close reason is JSON {"code", "resumeOffset"}.
+ */
+import { EdgelogError } from "../../protocol/errors";
+import { toJsonRecord, type JsonRecord } from "../../protocol/json-record";
+import { decodeRecords, splitBatches } from "../../protocol/record-batch";
+import type { PartitionLog } from "./log";
+
+export const CLOSE = {
+  /** The subscriber fell too far behind in push mode: reconnect from resumeOffset (or use credit). */
+  tooFarBehind: 4008,
+  /** The topic was deleted. */
+  topicDeleted: 4004,
+  /** Retention removed the subscriber's offset: resume from the log start offset. */
+  offsetOutOfRange: 4016,
+} as const;
+
+/** What a push-mode socket may be sent without acking: both must be exceeded to close it. */
+export const PUSH_BOUND = { records: 1_000, bytes: 8 * 1024 * 1024 } as const;
+/** The most one frame carries. */
+const FRAME = { records: 5_000, bytes: 1024 * 1024 } as const;
+
+export type PushFormat = "json" | "binary";
+
+interface SocketState {
+  offset: number;
+  format: PushFormat;
+  credit: boolean;
+  creditRecords: number;
+  creditBytes: number;
+  sinceAckRecords: number;
+  sinceAckBytes: number;
+}
+
+export class Push {
+  #ctx: DurableObjectState;
+  #log: PartitionLog;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, log: PartitionLog) {
+    this.#ctx = ctx;
+    this.#log = log;
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  /** Accepts a subscription at `offset` (checked against the log) and starts sending. */
+  accept(offset: number, format: PushFormat): Response {
+    this.#log.checkOffset(offset);
+    const pair = new WebSocketPair();
+    const [client, server] = Object.values(pair);
+    this.#ctx.acceptWebSocket(server);
+    const state: SocketState = { offset, format, credit: false, creditRecords: 0, creditBytes: 0, sinceAckRecords: 0, sinceAckBytes: 0 };
+    server.serializeAttachment(state);
+    this.#schedule(() => this.#drain(server));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** New records were appended: send them to every subscriber that can take them. */
+  appended(): void {
+    if (this.#ctx.getWebSockets().length === 0) return;
+    this.#schedule(async () => {
+      for (const ws of this.#ctx.getWebSockets()) await this.#drain(ws);
+    });
+  }
+
+  /** A client frame: credit, ack, or something refused with an error frame. */
+  message(ws: WebSocket, data: string | ArrayBuffer): void {
+    const state = ws.deserializeAttachment() as SocketState | null;
+    if (!state) return;
+    let frame: { type?: unknown; records?: unknown; bytes?: unknown; offset?: unknown };
+    try {
+      if (typeof data !== "string") throw new Error();
+      frame = JSON.parse(data);
+      if (typeof frame !== "object" || frame === null) throw new Error();
+    } catch {
+      return sendError(ws, new EdgelogError("INVALID_REQUEST", "client frames are JSON objects: {type: ping | credit | ack}"));
+    }
+    const count = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
+    if (frame.type === "credit" && count(frame.records) && count(frame.bytes) && (frame.records !== undefined || frame.bytes !== undefined)) {
+      if (!state.credit) {
+        // Entering credit mode: a dimension the client never grants is not limited.
+        state.credit = true;
+        state.creditRecords = frame.records === undefined ? Infinity : 0;
+        state.creditBytes = frame.bytes === undefined ? Infinity : 0;
+      }
+      state.creditRecords += (frame.records as number | undefined) ?? 0;
+      state.creditBytes += (frame.bytes as number | undefined) ?? 0;
+    } else if (frame.type === "ack" && Number.isSafeInteger(frame.offset)) {
+      state.sinceAckRecords = Math.max(0, state.offset - (frame.offset as number));
+      state.sinceAckBytes = 0;
+    } else {
+      return sendError(ws, new EdgelogError("INVALID_REQUEST", `unknown or malformed client frame ${JSON.stringify(data).slice(0, 100)}`));
+    }
+    ws.serializeAttachment(state);
+    this.#schedule(() => this.#drain(ws));
+  }
+
+  /** The topic is gone: every subscriber is told so. */
+  closeAll(code: number, reason: string): void {
+    for (const ws of this.#ctx.getWebSockets()) {
+      try {
+        ws.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+  }
+
+  /** Sends pushes one after another: a socket's frames never overlap or reorder. */
+  #schedule(work: () => Promise<void>): void {
+    this.#chain = this.#chain.then(work).catch((err) => console.error("edgelog: push failed", err));
+  }
+
+  /** Sends a socket what it may have, frame by frame, until it is caught up or out of credit. */
+  async #drain(ws: WebSocket): Promise<void> {
+    const state = ws.deserializeAttachment() as SocketState | null;
+    if (!state || ws.readyState !== WebSocket.OPEN) return;
+    while (state.offset < this.#log.highWatermark) {
+      if (state.credit && (state.creditRecords <= 0 || state.creditBytes <= 0)) break;
+      if (!state.credit && state.sinceAckRecords >= PUSH_BOUND.records && state.sinceAckBytes >= PUSH_BOUND.bytes) {
+        ws.close(CLOSE.tooFarBehind, reason("SUBSCRIBER_TOO_SLOW", state.offset));
+        return;
+      }
+      let read;
+      try {
+        const maxRecords = state.credit ? Math.min(FRAME.records, state.creditRecords) : FRAME.records;
+        const maxBytes = state.credit ? Math.min(FRAME.bytes, state.creditBytes) : FRAME.bytes;
+        read = this.#log.read(state.offset, maxBytes, maxRecords);
+      } catch (err) {
+        if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
+          ws.close(CLOSE.offsetOutOfRange, reason("OFFSET_OUT_OF_RANGE", this.#log.logStartOffset));
+        } else if (err instanceof EdgelogError && err.code === "UNKNOWN_TOPIC_OR_PARTITION") {
+          ws.close(CLOSE.topicDeleted, reason("UNKNOWN_TOPIC_OR_PARTITION", state.offset));
+        } else throw err;
+        return;
+      }
+      if (read.nextOffset <= state.offset) break;
+      let sentRecords = read.nextOffset - state.offset;
+      if (state.format === "binary") {
+        ws.send(read.data);
+      } else {
+        const records: JsonRecord[] = [];
+        for (const { header, bytes } of splitBatches(read.data)) {
+          for (const r of await decodeRecords(bytes, { checkedHeader: header })) if (r.offset >= state.offset) records.push(toJsonRecord(r));
+        }
+        sentRecords = records.length;
+        ws.send(JSON.stringify({ records, nextOffset: read.nextOffset, highWatermark: read.highWatermark }));
+      }
+      state.offset = read.nextOffset;
+      state.sinceAckRecords += sentRecords;
+      state.sinceAckBytes += read.data.byteLength;
+      if (state.credit) {
+        state.creditRecords -= sentRecords;
+        state.creditBytes -= read.data.byteLength;
+      }
+      ws.serializeAttachment(state);
+    }
+  }
+}
+
+function reason(code: string, resumeOffset: number): string {
+  return JSON.stringify({ code, resumeOffset });
+}
+
+function sendError(ws: WebSocket, error: EdgelogError): void {
+  ws.send(JSON.stringify({ type: "error", ...error.toJSON() }));
+}
