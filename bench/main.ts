@@ -7,6 +7,9 @@
  *   produce-binary-b{1,100,1000}  POST /batches with one RecordBatch v2 of 1, 100, 1,000 records
  *   fetch-binary-1M               read a 1,000,000-record partition from offset 0 (binary batches)
  *   fetch-json-1M                 the same partition read as JSON records
+ *   push-latency-1000rps          produce one record every millisecond (1,000 records/s, 5 s) while
+ *                                 a WebSocket subscriber receives them: produce -> push latency
+ *   push-binary-1M                push throughput to one subscriber with binary frames, credit mode
  *   group-consume-1M              a group of 2 consumers (web-client Consumer) draining 1,000,000
  *                                 records over 4 partitions, committing after every batch
  * Each prints records/s, MB/s of record values, per-request latency percentiles and the server's
@@ -16,7 +19,9 @@
  * 1,000,000) sizes the fetch partition; BENCH_URL points at a running server instead of starting one.
  */
 import { encodeBatch } from "../protocol/record-batch";
+import WebSocket from "ws";
 import { Consumer } from "../web-client/consumer";
+import { splitBatches } from "../protocol/record-batch";
 import { startDevServer, type DevServer } from "../test/support/dev-server";
 import { closeAgent, request, type BenchResponse } from "./http";
 
@@ -39,6 +44,7 @@ interface Result {
 }
 
 const value = "x".repeat(VALUE_BYTES);
+const value100 = value;
 const valueBytes = new TextEncoder().encode(value);
 
 function percentile(sorted: number[], p: number): number {
@@ -207,6 +213,87 @@ async function groupConsume(base: string, server: DevServer | null): Promise<Res
   return summarize("group-consume-2x4", { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
 }
 
+/**
+ * Produce -> push latency at 1,000 records/s: a request of 10 records every 10 ms (as a producer
+ * with a 10 ms linger sends them); latency = when the subscriber has a record - when its request
+ * was sent. One record per request at 1,000 requests/s would measure the local server's request
+ * ceiling (~1,000 requests/s for the whole process), not push.
+ */
+async function pushLatency(base: string, server: DevServer | null): Promise<Result> {
+  const topic = `bench-push-lat-${Date.now()}`;
+  await createTopic(base, topic);
+  const seconds = 5;
+  const total = 1000 * seconds;
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/topics/${topic}/partitions/0/subscribe?offset=0`);
+  await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+  let received = 0;
+  const done = new Promise<void>((resolve) =>
+    ws.on("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { records?: { value: string }[]; nextOffset?: number };
+      const now = performance.now();
+      for (const r of frame.records ?? []) {
+        const t = sentAt.get(r.value);
+        if (t !== undefined && received >= 1000) latencies.push(now - t); // the first second warms up
+        received++;
+      }
+      if (frame.nextOffset !== undefined) ws.send(JSON.stringify({ type: "ack", offset: frame.nextOffset }));
+      if (received >= total) resolve();
+    }),
+  );
+  const { value: elapsed, peakRssMb } = await withPeakRss(server, async () => {
+    const started = performance.now();
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i += 10) {
+      const due = started + i; // 10 records every 10 ms
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const now = performance.now();
+      const records = Array.from({ length: 10 }, (_, k) => {
+        const value = `${i + k}:${value100.slice(String(i + k).length + 1)}`;
+        sentAt.set(value, now);
+        return { value };
+      });
+      sends.push(request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body: JSON.stringify({ records }), headers: { "content-type": "application/json" } }));
+    }
+    await Promise.all(sends);
+    await done;
+    return (performance.now() - started) / 1000;
+  });
+  ws.close();
+  return summarize("push-latency-1000rps", { records: received, seconds: elapsed, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
+}
+
+/** Push throughput: one subscriber with binary frames in credit mode drains a loaded partition. */
+async function pushThroughput(base: string, server: DevServer | null, topic: string): Promise<Result> {
+  const latencies: number[] = [];
+  let received = 0;
+  const { value: seconds, peakRssMb } = await withPeakRss(server, async () => {
+    const started = performance.now();
+    const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/topics/${topic}/partitions/0/subscribe?offset=0&format=binary&mode=credit`);
+    await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+    ws.send(JSON.stringify({ type: "credit", bytes: 32 << 20 }));
+    let last = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      ws.on("close", (code: number, why: Buffer) => reject(new Error(`push closed early: ${code} ${why.toString()}`)));
+      ws.on("message", (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) return;
+        const now = performance.now();
+        latencies.push(now - last);
+        last = now;
+        for (const { header } of splitBatches(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))) received += header.recordCount;
+        ws.send(JSON.stringify({ type: "credit", bytes: data.byteLength }));
+        if (received >= FETCH_RECORDS) resolve();
+      });
+    });
+    ws.removeAllListeners("close");
+    ws.close();
+    return (performance.now() - started) / 1000;
+  });
+  return summarize("push-binary-1M", { records: received, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
+}
+
 function printTable(results: Result[]): void {
   const cols: (keyof Result)[] = ["scenario", "records", "recordsPerSec", "mbPerSec", "p50Ms", "p99Ms", "p999Ms", "requests", "peakRssMb"];
   const rows = [cols.map(String), ...results.map((r) => cols.map((c) => String(r[c])))];
@@ -236,6 +323,8 @@ async function main(): Promise<void> {
     console.error(`  loaded at ${load.recordsPerSec} records/s`);
     step(await fetchAll(base, server, topic, "binary"));
     step(await fetchAll(base, server, topic, "json"));
+    step(await pushThroughput(base, server, topic));
+    step(await pushLatency(base, server));
     step(await groupConsume(base, server));
   } finally {
     closeAgent();

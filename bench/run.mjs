@@ -1,11 +1,9 @@
 // Bundles the TypeScript benchmark with esbuild (Node 20 cannot run .ts) and runs it.
 import { build } from "esbuild";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const outfile = join(mkdtempSync(join(tmpdir(), "edgelog-bench-")), "bench.mjs");
+// Inside node_modules so that external packages (ws, a CommonJS module) resolve from the project.
+const outfile = fileURLToPath(new URL("../node_modules/.cache/edgelog-bench/bench.mjs", import.meta.url));
 await build({
   entryPoints: [new URL("./main.ts", import.meta.url).pathname],
   outfile,
@@ -14,6 +12,7 @@ await build({
   format: "esm",
   target: "node20",
   logLevel: "warning",
+  external: ["ws"],
   define: { "import.meta.dirname": JSON.stringify(new URL("../test/support", import.meta.url).pathname) },
 });
 await import(pathToFileURL(outfile).href);

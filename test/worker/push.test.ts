@@ -105,6 +105,21 @@ describe("partition subscriptions", () => {
     s.ws.close(1000);
   });
 
+  it("opened with mode=credit, send nothing before the first grant, then exactly what it grants", async () => {
+    const name = uniqueTopic("credit-mode");
+    await createTopic(name, 1);
+    for (let i = 0; i < 4; i++) await produce(name, [{ value: `m${i}`, partition: 0 }]);
+    const s = await subscribe(name, "offset=0&mode=credit");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.frames).toEqual([]);
+    s.ws.send(JSON.stringify({ type: "credit", records: 2 }));
+    const got: number[] = [];
+    while (got.length < 2) got.push(...offsetsOf(await s.next()));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.frames.flatMap((f) => offsetsOf(f))).toEqual([0, 1]);
+    s.ws.close(1000);
+  });
+
   it("send binary frames of the stored batches with format=binary", async () => {
     const name = uniqueTopic("binary");
     await createTopic(name, 1);

@@ -114,7 +114,8 @@ export class Partition extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     try {
-      return this.#push.accept(Number(url.searchParams.get("offset")), url.searchParams.get("format") === "binary" ? "binary" : "json");
+      const format = url.searchParams.get("format") === "binary" ? "binary" : "json";
+      return this.#push.accept(Number(url.searchParams.get("offset")), format, url.searchParams.get("mode") === "credit");
     } catch (err) {
       return errorResponse(err);
     }

@@ -17,8 +17,9 @@
  *                                                   more; the server never sends past the credit
  *   {"type": "ack", "offset": n}                    push mode: "I have what precedes n"; resets the
  *                                                   server's bound
- * Flow control: a socket starts in push mode (records as they come, at least its first 1,000
- * without sending anything). As workerd cannot see a slow reader's backlog, a push-mode socket
+ * Flow control: a socket opened with ?mode=credit starts in credit mode with no credit.
+ * Otherwise it starts in push mode (records as they come, at least its first 1,000 without
+ * sending anything). As workerd cannot see a slow reader's backlog, a push-mode socket
  * that was sent more than PUSH_BOUND (1,000 records and 8 MiB) since its last ack is closed with
  * code 4008 and the offset to resume from, never silently dropped. Close codes are CLOSE below;
  * each close reason is JSON {"code", "resumeOffset"}.
@@ -48,6 +49,8 @@ interface SocketState {
   offset: number;
   format: PushFormat;
   credit: boolean;
+  /** Whether a credit frame came yet (a socket opened with mode=credit starts without one). */
+  granted?: boolean;
   creditRecords: number;
   creditBytes: number;
   sinceAckRecords: number;
@@ -65,13 +68,16 @@ export class Push {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
 
-  /** Accepts a subscription at `offset` (checked against the log) and starts sending. */
-  accept(offset: number, format: PushFormat): Response {
+  /**
+   * Accepts a subscription at `offset` (checked against the log) and starts sending; with
+   * `credit` it starts in credit mode with no credit, so nothing is sent before the first grant.
+   */
+  accept(offset: number, format: PushFormat, credit = false): Response {
     this.#log.checkOffset(offset);
     const pair = new WebSocketPair();
     const [client, server] = Object.values(pair);
     this.#ctx.acceptWebSocket(server);
-    const state: SocketState = { offset, format, credit: false, creditRecords: 0, creditBytes: 0, sinceAckRecords: 0, sinceAckBytes: 0 };
+    const state: SocketState = { offset, format, credit, creditRecords: 0, creditBytes: 0, sinceAckRecords: 0, sinceAckBytes: 0 };
     server.serializeAttachment(state);
     this.#schedule(() => this.#drain(server));
     return new Response(null, { status: 101, webSocket: client });
@@ -99,9 +105,10 @@ export class Push {
     }
     const count = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
     if (frame.type === "credit" && count(frame.records) && count(frame.bytes) && (frame.records !== undefined || frame.bytes !== undefined)) {
-      if (!state.credit) {
-        // Entering credit mode: a dimension the client never grants is not limited.
+      if (!state.credit || !state.granted) {
+        // The first grant: a dimension the client never grants is not limited.
         state.credit = true;
+        state.granted = true;
         state.creditRecords = frame.records === undefined ? Infinity : 0;
         state.creditBytes = frame.bytes === undefined ? Infinity : 0;
       }

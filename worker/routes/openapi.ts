@@ -292,6 +292,7 @@ export const openapiDocument = {
         parameters: [
           { name: "offset", in: "query", schema: { type: "integer", minimum: 0, default: 0 } },
           { name: "format", in: "query", schema: { enum: ["json", "binary"], default: "json" } },
+          { name: "mode", in: "query", schema: { enum: ["push", "credit"], default: "push" }, description: "credit: start in credit mode with no credit (nothing is sent before the first grant)" },
         ],
         responses: { "101": { description: "Switching protocols: the subscription" }, ...errorResponses },
       },

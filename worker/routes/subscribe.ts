@@ -1,7 +1,8 @@
 /**
  * WebSocket push of a partition (see worker/partition/push.ts for frames and flow control):
  *
- *   GET /v1/topics/{topic}/partitions/{p}/subscribe?offset=N&format=json|binary   (Upgrade: websocket)
+ *   GET /v1/topics/{topic}/partitions/{p}/subscribe?offset=N&format=json|binary&mode=push|credit
+ *       (Upgrade: websocket)
  *
  * The worker validates and forwards the upgrade to the partition's leader object, which accepts
  * the socket with the hibernation API and becomes its server.
@@ -23,10 +24,13 @@ subscribe.get("/v1/topics/:topic/partitions/:partition/subscribe", async (c) => 
   const offset = offsetParam(c.req.query("offset"));
   const format = c.req.query("format") ?? "json";
   if (format !== "json" && format !== "binary") throw new EdgelogError("INVALID_REQUEST", `format must be json or binary, got ${JSON.stringify(format)}`);
+  const mode = c.req.query("mode") ?? "push";
+  if (mode !== "push" && mode !== "credit") throw new EdgelogError("INVALID_REQUEST", `mode must be push or credit, got ${JSON.stringify(mode)}`);
   return withTopic(c.env, c.req.param("topic"), async (topic) => {
     const url = new URL("https://partition/subscribe");
     url.searchParams.set("offset", String(offset));
     url.searchParams.set("format", format);
+    url.searchParams.set("mode", mode);
     return leaderOf(c.env, topic, partition).fetch(new Request(url, { headers: c.req.raw.headers }));
   });
 });
