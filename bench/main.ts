@@ -15,7 +15,7 @@
  * Each prints records/s, MB/s of record values, per-request latency percentiles and the server's
  * peak resident memory (its workerd processes), as a table and then one JSON line.
  *
- * Options (env): BENCH_SCALE (default 1) scales request counts; BENCH_FETCH_RECORDS (default
+ * Options (env): BENCH_ONLY (comma-separated scenario prefixes, e.g. "push,group"), BENCH_SCALE (default 1) scales request counts; BENCH_FETCH_RECORDS (default
  * 1,000,000) sizes the fetch partition; BENCH_URL points at a running server instead of starting one.
  */
 import { encodeBatch } from "../protocol/record-batch";
@@ -236,6 +236,7 @@ async function pushLatency(base: string, server: DevServer | null): Promise<Resu
       for (const r of frame.records ?? []) {
         const t = sentAt.get(r.value);
         if (t !== undefined && received >= 1000) latencies.push(now - t); // the first second warms up
+        if (t !== undefined && received >= 1000 && now - t > 20 && process.env.BENCH_DEBUG) console.error("slow", received, (now - t).toFixed(1));
         received++;
       }
       if (frame.nextOffset !== undefined) ws.send(JSON.stringify({ type: "ack", offset: frame.nextOffset }));
@@ -308,24 +309,31 @@ async function main(): Promise<void> {
   const server = process.env.BENCH_URL ? null : await startDevServer();
   const base = process.env.BENCH_URL ?? server!.url;
   const results: Result[] = [];
+  const only = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
+  const wanted = (scenario: string) => only.length === 0 || only.some((prefix) => scenario.startsWith(prefix));
   const step = (r: Result) => {
     results.push(r);
     console.error(`  ${r.scenario}: ${r.recordsPerSec} records/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
   };
   try {
     const counts = (n: number) => Math.max(1, Math.round(n * SCALE));
-    for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 200]] as const) step(await produceJson(base, server, batch, counts(requests)));
-    for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 300]] as const) step(await produceBinary(base, server, batch, counts(requests)));
-
-    const topic = `bench-fetch-${Date.now()}`;
-    console.error(`  loading ${FETCH_RECORDS} records into ${topic}...`);
-    const load = await produceBinary(base, server, 1000, Math.ceil(FETCH_RECORDS / 1000), topic);
-    console.error(`  loaded at ${load.recordsPerSec} records/s`);
-    step(await fetchAll(base, server, topic, "binary"));
-    step(await fetchAll(base, server, topic, "json"));
-    step(await pushThroughput(base, server, topic));
-    step(await pushLatency(base, server));
-    step(await groupConsume(base, server));
+    if (wanted("produce-json")) {
+      for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 200]] as const) step(await produceJson(base, server, batch, counts(requests)));
+    }
+    if (wanted("produce-binary")) {
+      for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 300]] as const) step(await produceBinary(base, server, batch, counts(requests)));
+    }
+    if (wanted("fetch") || wanted("push-binary")) {
+      const topic = `bench-fetch-${Date.now()}`;
+      console.error(`  loading ${FETCH_RECORDS} records into ${topic}...`);
+      const load = await produceBinary(base, server, 1000, Math.ceil(FETCH_RECORDS / 1000), topic);
+      console.error(`  loaded at ${load.recordsPerSec} records/s`);
+      if (wanted("fetch-binary")) step(await fetchAll(base, server, topic, "binary"));
+      if (wanted("fetch-json")) step(await fetchAll(base, server, topic, "json"));
+      if (wanted("push-binary")) step(await pushThroughput(base, server, topic));
+    }
+    if (wanted("push-latency")) step(await pushLatency(base, server));
+    if (wanted("group")) step(await groupConsume(base, server));
   } finally {
     closeAgent();
     await server?.stop();

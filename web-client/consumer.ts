@@ -23,6 +23,7 @@ import { EdgelogError } from "../protocol/errors";
 import { toJsonRecord, type JsonRecord } from "../protocol/json-record";
 import { decodeRecords, splitBatches } from "../protocol/record-batch";
 import { HttpTransport, type HttpOptions } from "./http";
+import { OffsetCache } from "./offset-cache";
 
 export interface TopicPartition {
   topic: string;
@@ -44,6 +45,11 @@ export interface ConsumerOptions extends HttpOptions {
   maxBytes?: number;
   /** Long-poll wait of a fetch that finds no new records (default 500 ms). */
   maxWaitMs?: number;
+  /**
+   * Consumed offsets cached in IndexedDB after each processed batch: on start a partition resumes
+   * from the newer of the cache and the group's commit (the commit, after an administrator's reset).
+   */
+  offsetCache?: OffsetCache;
 }
 
 export interface ConsumedBatch extends TopicPartition {
@@ -62,6 +68,8 @@ interface Owned {
   tp: TopicPartition;
   position: number;
   committed: number | null;
+  /** The group's reset id the position belongs to. */
+  resetId: number;
   stopping: boolean;
   abort: AbortController;
   done: Promise<void>;
@@ -186,14 +194,25 @@ export class Consumer {
   }
 
   async #start(tps: TopicPartition[]): Promise<void> {
-    const committed = await this.http.json<{ offsets: (TopicPartition & { offset: number })[] }>(
+    const committed = await this.http.json<{ offsets: (TopicPartition & { offset: number; resetId: number })[] }>(
       "GET",
       `/v1/groups/${encodeURIComponent(this.#options.groupId)}/offsets`,
     );
-    const byKey = new Map(committed.offsets.map((o) => [key(o), o.offset]));
+    const byKey = new Map(committed.offsets.map((o) => [key(o), { offset: o.offset, resetId: o.resetId }]));
+    const cache = this.#options.offsetCache;
     for (const tp of tps) {
-      const start = byKey.get(key(tp)) ?? (await this.#resetPosition(tp));
-      const owned: Owned = { tp, position: start, committed: byKey.get(key(tp)) ?? null, stopping: false, abort: new AbortController(), done: Promise.resolve() };
+      const commit = byKey.get(key(tp));
+      const resumed = OffsetCache.resume(cache ? await cache.get(this.#options.groupId, tp) : undefined, commit);
+      const start = resumed?.offset ?? (await this.#resetPosition(tp));
+      const owned: Owned = {
+        tp,
+        position: start,
+        committed: commit?.offset ?? null,
+        resetId: resumed?.resetId ?? 0,
+        stopping: false,
+        abort: new AbortController(),
+        done: Promise.resolve(),
+      };
       owned.done = this.#fetchLoop(owned);
       this.#owned.set(key(tp), owned);
     }
@@ -238,6 +257,7 @@ export class Consumer {
         if (o.stopping) return; // taken away while queued: the new owner reads it from the commit
         await this.#handler!({ topic: o.tp.topic, partition: o.tp.partition, records, highWatermark });
         o.position = records[records.length - 1].offset + 1;
+        await this.#options.offsetCache?.put(this.#options.groupId, o.tp, { offset: o.position, resetId: o.resetId });
       }).catch((err) => this.#fail(err));
       if (this.#failure) return;
       if (this.#options.autoCommit) await this.#commit([o]).catch((err) => this.#fail(err));

@@ -14,6 +14,8 @@
 export { Consumer } from "./consumer";
 export type { ConsumedBatch, ConsumerOptions, TopicPartition } from "./consumer";
 export { HttpTransport } from "./http";
+export { OffsetCache } from "./offset-cache";
+export type { CachedOffset } from "./offset-cache";
 export { PUSH_CLOSE, Subscription } from "./subscription";
 export type { SubscriptionOptions } from "./subscription";
 export type { HttpOptions } from "./http";
