@@ -3,8 +3,8 @@
  * offsets, hands each batch to your handler in order, and commits after it (at-least-once).
  *
  * - The group assigns partitions (server-side); a heartbeat loop follows the assignment.
- * - Each owned partition has its own fetch loop (binary record batches, long-polled); handlers
- *   run one at a time, so a handler never runs for two batches at once.
+ * - Each owned partition is read on its own: pushed over a WebSocket where one exists, else by
+ *   long-polled binary fetches; handlers run one at a time, never for two batches at once.
  * - When a partition is taken away, its loop stops, what it processed is committed, and only then
  *   does the next heartbeat let it go: the new owner starts where this one stopped.
  * - A partition with no committed offset starts at the earliest offset (or the latest, with
@@ -24,6 +24,7 @@ import { toJsonRecord, type JsonRecord } from "../protocol/json-record";
 import { decodeRecords, splitBatches } from "../protocol/record-batch";
 import { HttpTransport, type HttpOptions } from "./http";
 import { OffsetCache } from "./offset-cache";
+import { PUSH_CLOSE, Subscription, type SubscriptionOptions } from "./subscription";
 
 export interface TopicPartition {
   topic: string;
@@ -50,6 +51,14 @@ export interface ConsumerOptions extends HttpOptions {
    * from the newer of the cache and the group's commit (the commit, after an administrator's reset).
    */
   offsetCache?: OffsetCache;
+  /**
+   * How partitions are read: "websocket" push (the default where a WebSocket exists: browsers,
+   * workers, or a constructor passed as `WebSocket`), or "http" long-polling. Push falls back to
+   * polling when no socket can be opened.
+   */
+  transport?: "websocket" | "http";
+  /** A WebSocket constructor, for Node (e.g. the `ws` package). */
+  WebSocket?: SubscriptionOptions["WebSocket"];
 }
 
 export interface ConsumedBatch extends TopicPartition {
@@ -213,7 +222,7 @@ export class Consumer {
         abort: new AbortController(),
         done: Promise.resolve(),
       };
-      owned.done = this.#fetchLoop(owned);
+      owned.done = this.#readLoop(owned);
       this.#owned.set(key(tp), owned);
     }
   }
@@ -224,8 +233,14 @@ export class Consumer {
     return res.offset;
   }
 
-  /** Reads one partition until it is taken away or the consumer stops. */
-  async #fetchLoop(o: Owned): Promise<void> {
+  /** Reads one partition until it is taken away or the consumer stops: pushed, or polled. */
+  #readLoop(o: Owned): Promise<void> {
+    const push = this.#options.transport !== "http" && (this.#options.WebSocket ?? globalThis.WebSocket) !== undefined;
+    return push ? this.#pushLoop(o) : this.#pollLoop(o);
+  }
+
+  /** Reads one partition with long-polled binary fetches. */
+  async #pollLoop(o: Owned): Promise<void> {
     const path = `/v1/topics/${encodeURIComponent(o.tp.topic)}/partitions/${o.tp.partition}/batches`;
     let backoff = 50;
     while (this.#running && !o.stopping) {
@@ -253,15 +268,55 @@ export class Consumer {
         for (const r of await decodeRecords(batch, { checkedHeader: header })) if (r.offset >= o.position) records.push(toJsonRecord(r));
       }
       if (records.length === 0 || o.stopping) continue;
-      await this.#serialized(async () => {
-        if (o.stopping) return; // taken away while queued: the new owner reads it from the commit
-        await this.#handler!({ topic: o.tp.topic, partition: o.tp.partition, records, highWatermark });
-        o.position = records[records.length - 1].offset + 1;
-        await this.#options.offsetCache?.put(this.#options.groupId, o.tp, { offset: o.position, resetId: o.resetId });
-      }).catch((err) => this.#fail(err));
+      await this.#handle(o, records, highWatermark);
       if (this.#failure) return;
-      if (this.#options.autoCommit) await this.#commit([o]).catch((err) => this.#fail(err));
     }
+  }
+
+  /**
+   * Reads one partition over WebSocket push (records as they are appended, no polling). When no
+   * socket can be opened (a proxy that refuses upgrades), it falls back to long-polling.
+   */
+  #pushLoop(o: Owned): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let fellBack = false;
+      const subscription = new Subscription({
+        url: this.http.url,
+        token: this.#options.token,
+        topic: o.tp.topic,
+        partition: o.tp.partition,
+        offset: o.position,
+        WebSocket: this.#options.WebSocket,
+        maxFailedConnects: 3,
+        onRecords: async (records, info) => {
+          if (o.stopping || !this.#running) return;
+          await this.#handle(o, records.filter((r) => r.offset >= o.position), info.highWatermark);
+        },
+        onEnd: ({ code }) => {
+          if (code === PUSH_CLOSE.unreachable && !o.stopping && this.#running) {
+            fellBack = true;
+            this.#pollLoop(o).then(resolve);
+          } else resolve();
+        },
+      });
+      o.abort.signal.addEventListener("abort", () => {
+        if (!fellBack) subscription.close();
+      });
+      subscription.start();
+    });
+  }
+
+  /** Hands a batch to the handler (one at a time), moves the position, caches it, commits. */
+  async #handle(o: Owned, records: JsonRecord[], highWatermark: number): Promise<void> {
+    if (records.length === 0) return;
+    await this.#serialized(async () => {
+      if (o.stopping) return; // taken away while queued: the new owner reads it from the commit
+      await this.#handler!({ topic: o.tp.topic, partition: o.tp.partition, records, highWatermark });
+      o.position = records[records.length - 1].offset + 1;
+      await this.#options.offsetCache?.put(this.#options.groupId, o.tp, { offset: o.position, resetId: o.resetId });
+    }).catch((err) => this.#fail(err));
+    if (this.#failure) return;
+    if (this.#options.autoCommit) await this.#commit([o]).catch((err) => this.#fail(err));
   }
 
   /** Runs handlers one at a time, in the order batches arrive. */
@@ -314,6 +369,7 @@ export class Consumer {
       o.abort.abort();
     }
     await Promise.all(owned.map((o) => o.done));
+    await this.#handlerQueue; // a batch already in the handler finishes (and moves its position) first
     if (commit) await this.#commit(owned).catch(() => {});
     for (const o of owned) this.#owned.delete(key(o.tp));
   }

@@ -20,7 +20,13 @@
 import type { JsonRecord } from "../protocol/json-record";
 
 /** The close codes the server documents (worker/partition/push.ts). */
-export const PUSH_CLOSE = { tooFarBehind: 4008, topicDeleted: 4004, offsetOutOfRange: 4016 } as const;
+export const PUSH_CLOSE = {
+  tooFarBehind: 4008,
+  topicDeleted: 4004,
+  offsetOutOfRange: 4016,
+  /** Not the server's: this client gave up after `maxFailedConnects` connections that never opened. */
+  unreachable: 4999,
+} as const;
 
 type WebSocketLike = {
   readyState: number;
@@ -44,6 +50,8 @@ export interface SubscriptionOptions {
   WebSocket?: new (url: string) => WebSocketLike;
   /** Reconnect backoff: first delay and ceiling in ms (default 100 and 10,000). */
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Give up (onEnd with PUSH_CLOSE.unreachable) after this many connections in a row never opened (default: never). */
+  maxFailedConnects?: number;
 }
 
 export class Subscription {
@@ -52,6 +60,7 @@ export class Subscription {
   #socket: WebSocketLike | null = null;
   #closed = false;
   #attempt = 0;
+  #failedConnects = 0;
   #queue: Promise<void> = Promise.resolve();
   /** How many times a connection was (re)opened: 1 after the first. */
   connections = 0;
@@ -88,9 +97,12 @@ export class Subscription {
     this.#socket = socket;
     // Where this connection started: frames of an older connection are ignored.
     const from = { offset: this.#offset };
+    let opened = false;
     socket.addEventListener("open", () => {
+      opened = true;
       this.connections++;
       this.#attempt = 0;
+      this.#failedConnects = 0;
     });
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
@@ -118,6 +130,11 @@ export class Subscription {
       if (code === PUSH_CLOSE.topicDeleted) {
         this.#closed = true;
         this.#options.onEnd?.({ code, message: "the topic was deleted" });
+        return;
+      }
+      if (!opened && ++this.#failedConnects >= (this.#options.maxFailedConnects ?? Infinity)) {
+        this.#closed = true;
+        this.#options.onEnd?.({ code: PUSH_CLOSE.unreachable, message: `no connection after ${this.#failedConnects} attempts` });
         return;
       }
       // Resume after what the handler finished (pending frames first), or at the log start.

@@ -3,6 +3,7 @@
  * publish-subscribe across groups, at-least-once when a member dies, and handover on rebalance.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { Consumer, type ConsumedBatch } from "../../web-client";
 import { startDevServer, type DevServer } from "../support/dev-server";
 
@@ -41,27 +42,32 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20
   }
 }
 
-function consumer(groupId: string, topic: string, extra: Partial<ConstructorParameters<typeof Consumer>[0]> = {}) {
-  return new Consumer({ url: server.url, groupId, topics: [topic], maxWaitMs: 200, ...extra });
-}
+beforeAll(async () => {
+  server = await startDevServer();
+}, 90_000);
+afterAll(async () => {
+  await server?.stop();
+});
 
-describe("the group consumer", () => {
-  beforeAll(async () => {
-    server = await startDevServer();
-  }, 90_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+// One suite, two transports: WebSocket push (with the `ws` package in Node) and HTTP long-polling.
+describe.each([
+  ["websocket", { transport: "websocket" as const, WebSocket: WebSocket as never }],
+  ["http", { transport: "http" as const }],
+])("the group consumer over %s", (transportName, transport) => {
+  const consumer = (groupId: string, topic: string, extra: Partial<ConstructorParameters<typeof Consumer>[0]> = {}) =>
+    new Consumer({ url: server.url, groupId: `${groupId}-${transportName}`, topics: [`${topic}-${transportName}`], maxWaitMs: 200, ...transport, ...extra });
+  const t = (name: string) => `${name}-${transportName}`;
+
 
   it("two consumers of one group split four partitions and read each of 400 records once; a second group reads all 400", async () => {
-    await call("/v1/topics", { name: "orders", partitions: 4 });
-    await produce("orders", 4, 400);
+    await call("/v1/topics", { name: t("orders"), partitions: 4 });
+    await produce(t("orders"), 4, 400);
     const { seen, handler } = collector();
     const a = consumer("billing", "orders");
     const b = consumer("billing", "orders");
     const runs = [a.run({ eachBatch: handler(0) }), b.run({ eachBatch: handler(1) })];
     await until(() => seen.length >= 400 && a.assignment.length + b.assignment.length === 4);
-    await until(async () => (await call("/v1/groups/billing")).body.partitions.every((p: { lag: number }) => p.lag === 0));
+    await until(async () => (await call(`/v1/groups/${t("billing")}`)).body.partitions.every((p: { lag: number }) => p.lag === 0));
     const owners = [a.assignment, b.assignment].map((tps) => tps.map((tp) => tp.partition).sort());
     expect([...owners[0], ...owners[1]].sort()).toEqual([0, 1, 2, 3]);
     expect(owners[0].length).toBe(2);
@@ -88,8 +94,8 @@ describe("the group consumer", () => {
   }, 60_000);
 
   it("a member that dies without committing loses its partitions to the other, which resumes from the last commit: nothing is skipped", async () => {
-    await call("/v1/topics", { name: "jobs", partitions: 2 });
-    await produce("jobs", 2, 100);
+    await call("/v1/topics", { name: t("jobs"), partitions: 2 });
+    await produce(t("jobs"), 2, 100);
     const { seen, handler } = collector();
     // The survivor first owns both partitions and commits as it goes.
     const survivor = consumer("workers", "jobs", { sessionTimeoutMs: 10_000 });
@@ -97,15 +103,15 @@ describe("the group consumer", () => {
     await until(() => seen.length >= 100);
     // A second member (plain HTTP) joins, takes one partition, reads new records, then dies:
     // no commit, no heartbeat, no leave. Only its session timeout (2 s, the group's alarm) ends it.
-    const joined = await call("/v1/groups/workers/members", { topics: ["jobs"], sessionTimeoutMs: 2_000 });
+    const joined = await call(`/v1/groups/${t("workers")}/members`, { topics: [t("jobs")], sessionTimeoutMs: 2_000 });
     const memberId: string = joined.body.memberId;
     let mine: { partition: number }[] = [];
     await until(async () => {
-      mine = (await call(`/v1/groups/workers/members/${memberId}/heartbeat`, {})).body.assignment;
+      mine = (await call(`/v1/groups/${t("workers")}/members/${memberId}/heartbeat`, {})).body.assignment;
       return mine.length === 1;
     });
-    await produce("jobs", 2, 100, 100);
-    const read = await call(`/v1/topics/jobs/partitions/${mine[0].partition}/records?offset=50`);
+    await produce(t("jobs"), 2, 100, 100);
+    const read = await call(`/v1/topics/${t("jobs")}/partitions/${mine[0].partition}/records?offset=50`);
     expect(read.body.records).toHaveLength(50); // processed, never committed
     await until(() => survivor.assignment.length === 2, 30_000);
     await until(() => new Set(seen.map((s) => s.value)).size === 200, 30_000);
@@ -116,7 +122,7 @@ describe("the group consumer", () => {
   }, 60_000);
 
   it("a static member that comes back within its session timeout gets the same partitions", async () => {
-    await call("/v1/topics", { name: "tabs", partitions: 4 });
+    await call("/v1/topics", { name: t("tabs"), partitions: 4 });
     const { handler } = collector();
     const a = consumer("ui", "tabs", { instanceId: "tab-a", sessionTimeoutMs: 30_000 });
     const b = consumer("ui", "tabs", { instanceId: "tab-b", sessionTimeoutMs: 30_000 });
@@ -131,5 +137,36 @@ describe("the group consumer", () => {
     await Promise.all([aAgain.stop(), b.stop()]);
     await a.stop();
     await Promise.allSettled([...runs, againRun]);
+  }, 60_000);
+});
+
+describe("the group consumer's WebSocket transport", () => {
+  const t = (name: string) => `${name}-ws-fallback`;
+  const consumer = (groupId: string, topic: string, extra: Partial<ConstructorParameters<typeof Consumer>[0]> = {}) =>
+    new Consumer({ url: server.url, groupId: t(groupId), topics: [t(topic)], maxWaitMs: 200, ...extra });
+
+  it("falls back to long-polling when no WebSocket can be opened, and still reads everything", async () => {
+    await call("/v1/topics", { name: t("fallback"), partitions: 1 });
+    await produce(t("fallback"), 1, 20);
+    // A WebSocket that never opens, as behind a proxy that refuses upgrades.
+    class Refused {
+      readyState = 3;
+      #listeners = new Map<string, ((event: { code?: number }) => void)[]>();
+      constructor() {
+        setTimeout(() => this.#listeners.get("close")?.forEach((l) => l({ code: 1006 })), 5);
+      }
+      addEventListener(type: string, listener: (event: { code?: number }) => void) {
+        this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
+      }
+      send() {}
+      close() {}
+    }
+    const { seen, handler } = collector();
+    const c = consumer("fallback", "fallback", { transport: "websocket", WebSocket: Refused as never });
+    const run = c.run({ eachBatch: handler(0) });
+    await until(() => seen.length >= 20);
+    await c.stop();
+    await run;
+    expect(seen.map((s) => s.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   }, 60_000);
 });
