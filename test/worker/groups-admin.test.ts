@@ -7,82 +7,19 @@ import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject 
 import { describe, expect, it } from "vitest";
 import { replicaName } from "../../worker/controller/placement";
 import type { Group } from "../../worker/group/group-do";
+import { groupApi, groupStub, ok, sleep, sorted, type Answer, type GroupDescription } from "./group-helpers";
 import { api, createTopic, describeTopic, expectError, uniqueTopic, type TopicDescription } from "./helpers";
 
-interface TP {
-  topic: string;
-  partition: number;
-}
-
-interface Answer {
-  memberId: string;
-  generation: number;
-  assignment: TP[];
-  pending: TP[];
-}
-
-interface GroupDescription {
-  group: string;
-  state: "Empty" | "Reconciling" | "Stable";
-  generation: number;
-  assignor: string | null;
-  members: { memberId: string; instanceId: string | null; topics: string[]; sessionTimeoutMs: number; assignment: TP[] }[];
-  partitions: { topic: string; partition: number; committed: number | null; highWatermark: number; lag: number }[];
-}
-
-interface StoredOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  metadata: string | null;
-  resetId: number;
-}
+const { join, heartbeat, commit, describeGroup, storedOffsets, listedGroups } = groupApi(api);
 
 const HOUR = 3_600_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const sorted = (tps: TP[]) => [...tps].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-
-function groupStub(group: string) {
-  return env.GROUP.get(env.GROUP.idFromName(group));
-}
 
 function leaderStub(topic: TopicDescription, partition = 0) {
   return env.PARTITION.get(env.PARTITION.idFromName(replicaName(topic.topicId, partition, topic.partitions[partition].leader)));
 }
 
-async function ok<T>(res: Response): Promise<T> {
-  const body = await res.json();
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body as T;
-}
-
-function join(group: string, body: Record<string, unknown>): Promise<Answer> {
-  return api(`/v1/groups/${group}/members`, { method: "POST", json: body }).then((res) => ok<Answer>(res));
-}
-
-function heartbeat(group: string, memberId: string): Promise<Answer> {
-  return api(`/v1/groups/${group}/members/${memberId}/heartbeat`, { method: "POST" }).then((res) => ok<Answer>(res));
-}
-
 async function leave(group: string, memberId: string): Promise<void> {
   await ok(await api(`/v1/groups/${group}/members/${memberId}`, { method: "DELETE" }));
-}
-
-async function commit(group: string, member: Answer, offsets: { topic: string; partition: number; offset: number; metadata?: string }[]): Promise<void> {
-  const body = await ok(await api(`/v1/groups/${group}/offsets`, { method: "POST", json: { memberId: member.memberId, generation: member.generation, offsets } }));
-  expect(body).toEqual({ committed: offsets.length });
-}
-
-function describeGroup(group: string): Promise<GroupDescription> {
-  return api(`/v1/groups/${group}`).then((res) => ok<GroupDescription>(res));
-}
-
-async function storedOffsets(group: string): Promise<StoredOffset[]> {
-  return (await ok<{ offsets: StoredOffset[] }>(await api(`/v1/groups/${group}/offsets`))).offsets;
-}
-
-async function listedGroups(): Promise<string[]> {
-  return (await ok<{ groups: { group: string }[] }>(await api("/v1/groups"))).groups.map((g) => g.group);
 }
 
 function resetRes(group: string, body: unknown): Promise<Response> {

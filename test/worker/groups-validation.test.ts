@@ -5,30 +5,12 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { groupApi, ok, type Answer } from "./group-helpers";
 import { api, BASE, createTopic, expectError, uniqueTopic } from "./helpers";
 
-interface Answer {
-  memberId: string;
-  generation: number;
-  assignment: { topic: string; partition: number }[];
-  pending: { topic: string; partition: number }[];
-}
-
-interface StoredOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  metadata: string | null;
-  resetId: number;
-}
+const { describeGroup, storedOffsets, listedGroups } = groupApi(api);
 
 type Case = { name: string; body: unknown; status: number; code: string };
-
-async function ok<T>(res: Response): Promise<T> {
-  const body = await res.json();
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body as T;
-}
 
 /** POSTs `body` as JSON, or as raw text when it is a `{ raw }` wrapper (malformed JSON, empty body). */
 function post(path: string, body: unknown): Promise<Response> {
@@ -42,18 +24,6 @@ function post(path: string, body: unknown): Promise<Response> {
 const join = (group: string, body: unknown) => post(`/v1/groups/${group}/members`, body);
 const commit = (group: string, body: unknown) => post(`/v1/groups/${group}/offsets`, body);
 const reset = (group: string, body: unknown) => post(`/v1/groups/${group}/offsets/reset`, body);
-
-async function describeGroup(group: string): Promise<{ state: string; generation: number; members: { memberId: string; assignment: unknown[] }[] }> {
-  return ok(await api(`/v1/groups/${group}`));
-}
-
-async function storedOffsets(group: string): Promise<StoredOffset[]> {
-  return (await ok<{ offsets: StoredOffset[] }>(await api(`/v1/groups/${group}/offsets`))).offsets;
-}
-
-async function listedGroups(): Promise<string[]> {
-  return (await ok<{ groups: { group: string }[] }>(await api("/v1/groups"))).groups.map((g) => g.group);
-}
 
 /** Runs every case, asserting its error and that the group looks exactly as before after each. */
 async function refuseAll(cases: Case[], send: (body: unknown) => Promise<Response>, snapshot: () => Promise<unknown>): Promise<void> {

@@ -10,6 +10,7 @@
 import { createExecutionContext, env, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
+import { expectCommitted, groupApi, groupStub, sleep, sorted, type Answer, type GroupDescription, type TP } from "./group-helpers";
 import { BASE, expectError, uniqueTopic, type ApiInit } from "./helpers";
 import { prng } from "./history";
 
@@ -44,45 +45,10 @@ function fetchRecords(topic: string, partition: number, query: string): Promise<
   return api(`/v1/topics/${topic}/partitions/${partition}/records?${query}`);
 }
 
-interface TP {
-  topic: string;
-  partition: number;
-}
+const { join, joinRes, heartbeat, heartbeatRes, commitRes, describeGroup, storedOffsets } = groupApi(api);
 
-interface Answer {
-  memberId: string;
-  generation: number;
-  assignment: TP[];
-  pending: TP[];
-  heartbeatIntervalMs: number;
-  sessionTimeoutMs: number;
-}
-
-interface GroupDescription {
-  group: string;
-  state: "Empty" | "Reconciling" | "Stable";
-  generation: number;
-  assignor: string | null;
-  members: { memberId: string; instanceId: string | null; topics: string[]; sessionTimeoutMs: number; assignment: TP[] }[];
-  partitions: { topic: string; partition: number; committed: number | null; highWatermark: number; lag: number }[];
-}
-
-interface StoredOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  metadata: string | null;
-  resetId: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const tpKey = (tp: TP) => `${tp.topic}/${tp.partition}`;
 const all = (topic: string, n: number): TP[] => Array.from({ length: n }, (_, partition) => ({ topic, partition }));
-const sorted = (tps: TP[]) => [...tps].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-
-function groupStub(group: string) {
-  return env.GROUP.get(env.GROUP.idFromName(group));
-}
 
 /** Every answer members received, in order, and the checkers that run over them. */
 class AnswerLog {
@@ -142,7 +108,7 @@ class Member {
   ) {}
 
   static async join(group: string, body: Record<string, unknown>, log = new AnswerLog()): Promise<Member> {
-    const answer = await joinAnswer(group, body);
+    const answer = await join(group, body);
     const who = typeof body.instanceId === "string" ? body.instanceId : answer.memberId;
     log.record(who, answer);
     return new Member(group, log, who, answer);
@@ -157,10 +123,7 @@ class Member {
   }
 
   async heartbeat(): Promise<Answer> {
-    const res = await heartbeatRes(this.group, this.memberId);
-    const body = await res.json();
-    expect(res.status, JSON.stringify(body)).toBe(200);
-    this.answer = body as Answer;
+    this.answer = await heartbeat(this.group, this.memberId);
     this.log.record(this.who, this.answer);
     return this.answer;
   }
@@ -177,45 +140,6 @@ class Member {
   commit(offsets: { topic: string; partition: number; offset: number; metadata?: string }[], generation = this.generation): Promise<Response> {
     return commitRes(this.group, this.memberId, generation, offsets);
   }
-}
-
-async function joinAnswer(group: string, body: Record<string, unknown>): Promise<Answer> {
-  const res = await joinRes(group, body);
-  const answer = await res.json();
-  expect(res.status, JSON.stringify(answer)).toBe(200);
-  return answer as Answer;
-}
-
-function joinRes(group: string, body: unknown): Promise<Response> {
-  return api(`/v1/groups/${group}/members`, { method: "POST", json: body });
-}
-
-function heartbeatRes(group: string, memberId: string): Promise<Response> {
-  return api(`/v1/groups/${group}/members/${memberId}/heartbeat`, { method: "POST" });
-}
-
-function commitRes(group: string, memberId: string, generation: number, offsets: unknown): Promise<Response> {
-  return api(`/v1/groups/${group}/offsets`, { method: "POST", json: { memberId, generation, offsets } });
-}
-
-async function expectCommitted(res: Response, count: number): Promise<void> {
-  const body = await res.json();
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  expect(body).toEqual({ committed: count });
-}
-
-async function describeGroup(group: string): Promise<GroupDescription> {
-  const res = await api(`/v1/groups/${group}`);
-  const body = await res.json();
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body as GroupDescription;
-}
-
-async function storedOffsets(group: string): Promise<StoredOffset[]> {
-  const res = await api(`/v1/groups/${group}/offsets`);
-  const body = (await res.json()) as { offsets: StoredOffset[] };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body.offsets;
 }
 
 /**
