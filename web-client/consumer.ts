@@ -126,6 +126,8 @@ export class Consumer {
     if (this.#running) throw new Error("this consumer is already running");
     this.#running = true;
     this.#handler = eachBatch;
+    let stopped!: () => void;
+    this.#stopped = new Promise((r) => (stopped = r));
     try {
       await this.#join();
       while (this.#running) {
@@ -140,6 +142,7 @@ export class Consumer {
     } finally {
       this.#running = false;
       await this.#shutdown();
+      stopped();
     }
     if (this.#failure) throw this.#failure;
   }
@@ -375,8 +378,6 @@ export class Consumer {
   }
 
   async #shutdown(): Promise<void> {
-    let finish!: () => void;
-    this.#stopped = new Promise((r) => (finish = r));
     try {
       await this.#release([...this.#owned.values()], this.#options.autoCommit && !this.#failure);
       if (this.#memberId !== null) {
@@ -386,7 +387,6 @@ export class Consumer {
       }
     } finally {
       this.#memberId = null;
-      finish();
     }
   }
 }

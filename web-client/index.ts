@@ -2,6 +2,10 @@
  * edgelog's TypeScript client, for browsers and Node alike (Web APIs only).
  *
  *   Consumer       a group consumer: server-side assignment, ordered batches, commits after processing
+ *   Producer       an idempotent batching producer (linger, gzip, retries that cannot duplicate)
+ *   Outbox         records produced offline, kept in IndexedDB and drained once, in order
+ *   Subscription   a reconnecting WebSocket subscription to one partition
+ *   OffsetCache    consumed offsets in IndexedDB
  *   HttpTransport  JSON and record-batch requests, errors as EdgelogError
  *
  * The record codec (protocol/) is re-exported for producers that build RecordBatch v2 themselves.
@@ -14,6 +18,10 @@
 export { Consumer } from "./consumer";
 export type { ConsumedBatch, ConsumerOptions, TopicPartition } from "./consumer";
 export { HttpTransport } from "./http";
+export { Producer } from "./producer";
+export type { Identity, ProducerOptions, ProducerRecord, RecordMetadata, RetryOptions, TopicInfo } from "./producer";
+export { Outbox, drainOutbox } from "./outbox";
+export type { DrainResult, InflightBatch, OutboxEntry, OutboxState, RejectedEntry, StoredRecord } from "./outbox";
 export { OffsetCache } from "./offset-cache";
 export type { CachedOffset } from "./offset-cache";
 export { PUSH_CLOSE, Subscription } from "./subscription";
