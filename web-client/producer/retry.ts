@@ -1,0 +1,40 @@
+/**
+ * Retrying one request with jittered exponential backoff while its failure is retriable (no
+ * answer, a retriable 5xx, throttling); once the attempts run out the outcome is unknown, and the
+ * failure becomes REQUEST_TIMED_OUT.
+ */
+import { EdgelogError } from "../../protocol/errors";
+
+/** Jittered exponential backoff: the n-th wait is drawn from [d/2, d], d = min(maxMs, initialMs * 2^(n-1)). */
+export interface RetryOptions {
+  initialMs: number;
+  maxMs: number;
+  /** Tries of one request, the first included. */
+  attempts: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs `fn` until it succeeds, fails for good, or runs out of attempts (then REQUEST_TIMED_OUT). */
+export async function retrying<T>(retries: RetryOptions, fn: () => Promise<T>): Promise<T> {
+  const { initialMs, maxMs, attempts } = retries;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      // fetch rejects with a TypeError when no answer came; EdgelogErrors say themselves.
+      const retriable = err instanceof EdgelogError ? err.retriable : err instanceof TypeError;
+      if (!retriable) throw err;
+      if (attempt >= attempts) throw outcomeUnknown(err, attempt);
+      const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+      await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+    }
+  }
+}
+
+function outcomeUnknown(err: unknown, attempts: number): EdgelogError {
+  if (err instanceof EdgelogError) return err;
+  const wrapped = new EdgelogError("REQUEST_TIMED_OUT", `no answer after ${attempts} attempt(s): ${err instanceof Error ? err.message : String(err)}`);
+  wrapped.cause = err;
+  return wrapped;
+}
