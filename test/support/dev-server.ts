@@ -59,6 +59,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
   const pgid = child.pid!;
+  // If this process ends without stop() (a crash, an unsettled promise), take the server with it:
+  // an orphaned workerd would keep a core busy and skew every later measurement.
+  const orphanGuard = () => killGroup(pgid, "SIGKILL");
+  process.once("exit", orphanGuard);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   let exited = false;
@@ -84,6 +88,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     pgid,
     memory: () => groupMemory(pgid),
     stop: async () => {
+      process.removeListener("exit", orphanGuard);
       if (exited) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
       killGroup(pgid);
