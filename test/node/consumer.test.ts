@@ -6,17 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Consumer, type ConsumedBatch } from "../../web-client";
 import { startDevServer, type DevServer } from "../support/dev-server";
+import { callJson, until } from "../support/http";
 
 let server: DevServer;
 
-async function call(path: string, json?: unknown, method = json === undefined ? "GET" : "POST") {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: json === undefined ? undefined : { "content-type": "application/json" },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const call = (path: string, json?: unknown, method?: string) => callJson(server.url, path, json, method);
 
 /** Produces `count` records round-robin over `partitions`, values "v<i>"; answers them by partition. */
 async function produce(topic: string, partitions: number, count: number, from = 0): Promise<void> {
@@ -34,13 +28,6 @@ function collector() {
   return { seen, handler };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   server = await startDevServer();

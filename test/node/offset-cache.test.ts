@@ -7,6 +7,7 @@ import "fake-indexeddb/auto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Consumer, OffsetCache, type ConsumedBatch } from "../../web-client";
 import { startDevServer, type DevServer } from "../support/dev-server";
+import { callJson } from "../support/http";
 
 describe("OffsetCache.resume", () => {
   it.each([
@@ -41,10 +42,7 @@ describe("a consumer with an offset cache, against a real server", () => {
     await server?.stop();
   });
 
-  async function call(path: string, json?: unknown) {
-    const res = await fetch(`${server.url}${path}`, { method: json === undefined ? "GET" : "POST", body: json === undefined ? undefined : JSON.stringify(json) });
-    return { status: res.status, body: await res.json() };
-  }
+  const call = (path: string, json?: unknown) => callJson(server.url, path, json);
 
   /** Runs a consumer until it has seen `count` records (bounded), then stops it. */
   async function consume(cache: OffsetCache, count: number, autoCommit: boolean): Promise<number[]> {

@@ -10,19 +10,13 @@ import { readBatchHeader } from "../../protocol/record-batch";
 import { Outbox } from "../../web-client/outbox";
 import { Producer, type ProducerOptions } from "../../web-client/producer";
 import { startDevServer, type DevServer } from "../support/dev-server";
+import { callJson } from "../support/http";
 
 const fast = { initialMs: 5, maxMs: 20, attempts: 3 };
 let unique = 0;
 const outboxName = (what: string) => `${what}-${Date.now()}-${unique++}`;
 
-async function call(server: DevServer, path: string, json?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method: json === undefined ? "GET" : "POST",
-    headers: json === undefined ? undefined : { "content-type": "application/json" },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const call = (server: DevServer, path: string, json?: unknown) => callJson(server.url, path, json);
 
 async function stored(server: DevServer, topic: string, partition = 0): Promise<{ offset: number; value: unknown }[]> {
   return (await call(server, `/v1/topics/${topic}/partitions/${partition}/records?offset=0&maxRecords=10000`)).body.records;

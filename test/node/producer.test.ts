@@ -9,19 +9,13 @@ import { partitionForKey } from "../../protocol/murmur2";
 import { readBatchHeader } from "../../protocol/record-batch";
 import { Producer, type ProducerOptions } from "../../web-client/producer";
 import { startDevServer, type DevServer } from "../support/dev-server";
+import { callJson } from "../support/http";
 
 let server: DevServer;
 const encoder = new TextEncoder();
 const fast = { initialMs: 5, maxMs: 50, attempts: 5 };
 
-async function call(path: string, json?: unknown, method = json === undefined ? "GET" : "POST") {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: json === undefined ? undefined : { "content-type": "application/json" },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const call = (path: string, json?: unknown, method?: string) => callJson(server.url, path, json, method);
 
 async function createTopic(name: string, partitions = 1, config?: Record<string, number>) {
   expect((await call("/v1/topics", { name, partitions, ...(config ? { config } : {}) })).status).toBe(201);

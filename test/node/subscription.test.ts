@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Subscription } from "../../web-client/subscription";
 import { startDevServer, type DevServer } from "../support/dev-server";
+import { until } from "../support/http";
 
 let server: DevServer;
 
@@ -18,13 +19,6 @@ async function produce(topic: string, values: string[]): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("a WebSocket subscription", () => {
   beforeAll(async () => {
