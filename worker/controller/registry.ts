@@ -5,6 +5,7 @@
  * object does the awaiting (telling partition objects) around it.
  */
 import { EdgelogError } from "../../protocol/errors";
+import { addMissingColumns } from "../storage/migrate";
 import { placeReplicas } from "./placement";
 import { resolveTopicConfig, type TopicConfig } from "./topic-config";
 import { checkTopicName } from "./topic-name";
@@ -76,6 +77,9 @@ export class Registry {
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     this.#sql.exec(SCHEMA);
+    // Topics made before these columns existed were complete and visible: ready by default.
+    addMissingColumns(sql, "topics", { config_version: "INTEGER NOT NULL DEFAULT 0", ready: "INTEGER NOT NULL DEFAULT 1" });
+    addMissingColumns(sql, "partitions", { ready: "INTEGER NOT NULL DEFAULT 1" });
   }
 
   /**
