@@ -8,7 +8,7 @@ import type { Env } from "./env";
 import { LIMITS } from "./http/limits";
 import { partitionOf } from "./cluster";
 import { unwrap } from "./outcome";
-import type { AppendRequest, AppendResult, FetchRequest, LogStatus, ReadResult } from "./partition/log";
+import type { AppendRequest, AppendResult, FetchRequest, LogStatus, ReadResult } from "./partition/types";
 
 /** The stub of the partition's leader replica. */
 export function leaderOf(env: Env, topic: TopicMetadata, partition: number) {

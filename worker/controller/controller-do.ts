@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import { EdgelogError } from "../../protocol/errors";
 import type { Env } from "../env";
 import { attempt, attemptAsync, unwrap, type Outcome } from "../outcome";
-import type { PartitionAssignment } from "../partition/log";
+import type { PartitionAssignment } from "../partition/types";
 import { regionsOf, replicaStub } from "./placement";
 import { Registry, type TopicMetadata } from "./registry";
 

@@ -7,81 +7,12 @@
  * SQLite when the object starts.
  */
 import { EdgelogError } from "../../protocol/errors";
-import type { BatchHeader } from "../../protocol/record-batch";
 import { assignOffsets } from "../../protocol/record-batch";
 import type { TopicConfig } from "../controller/topic-config";
+import { IdempotenceStore } from "./idempotence-store";
 import { advance, checkSequence, type ProducerEntry } from "./producer-state";
 import { SCHEMA } from "./schema";
-
-/** Who this partition is; written once by the controller when the topic is created. */
-export interface PartitionAssignment {
-  topicId: string;
-  topic: string;
-  partition: number;
-  replica: number;
-  replicas: number[];
-  isr: number[];
-  leaderEpoch: number;
-  config: TopicConfig;
-  /** The controller's version of `config`: an older one arriving late is ignored. */
-  configVersion: number;
-}
-
-export type Acks = 0 | 1 | "all";
-
-/** A batch the worker has fully validated (CRC, framing, records), with its parsed header. */
-export interface CheckedBatch {
-  header: BatchHeader;
-  bytes: Uint8Array;
-}
-
-export interface AppendRequest {
-  batches: CheckedBatch[];
-  acks: Acks;
-  /** A plain-HTTP producer's idempotency key, and a digest of what it sent under it. */
-  idempotencyKey?: string;
-  digest?: string;
-}
-
-export interface AppendedBatch {
-  baseOffset: number;
-  lastOffset: number;
-  /** True when this batch was a retry of one already stored; the offsets are the original ones. */
-  duplicate: boolean;
-}
-
-export interface AppendResult {
-  batches: AppendedBatch[];
-  logStartOffset: number;
-  highWatermark: number;
-}
-
-export interface FetchRequest {
-  offset: number;
-  maxBytes: number;
-  maxRecords: number;
-  /** 0 answers at once; otherwise wait up to this long for minBytes past the offset. */
-  maxWaitMs: number;
-  minBytes: number;
-}
-
-export interface ReadResult {
-  /** Whole batches, concatenated as stored (the first may start before the asked offset). */
-  data: Uint8Array;
-  highWatermark: number;
-  logStartOffset: number;
-  logEndOffset: number;
-  /** The offset after the last record returned (the asked offset when nothing was). */
-  nextOffset: number;
-}
-
-export interface LogStatus {
-  logStartOffset: number;
-  highWatermark: number;
-  logEndOffset: number;
-  sizeBytes: number;
-  leaderEpoch: number;
-}
+import type { AppendedBatch, AppendRequest, AppendResult, LogStatus, PartitionAssignment, ReadResult } from "./types";
 
 /** The most batches one read returns (bounds a read of tiny batches with no record limit). */
 const MAX_BATCHES_PER_READ = 10_000;
@@ -94,6 +25,7 @@ interface MetaRow extends Record<string, SqlStorageValue> {
 export class PartitionLog {
   #sql: SqlStorage;
   #storage: DurableObjectStorage;
+  #idempotence: IdempotenceStore;
   assignment: PartitionAssignment | null = null;
   logStartOffset = 0;
   logEndOffset = 0;
@@ -106,6 +38,7 @@ export class PartitionLog {
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
+    this.#idempotence = new IdempotenceStore(storage.sql);
     // Tables are made when a topic takes the object, so an object nobody owns (or whose topic
     // was deleted) keeps no storage at all, even when a stale request reaches it.
     const made = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
@@ -181,16 +114,8 @@ export class PartitionLog {
       );
     }
     if (request.idempotencyKey !== undefined) {
-      const seen = this.#sql
-        .exec<{ digest: string; result: string }>("SELECT digest, result FROM request_keys WHERE key = ?", request.idempotencyKey)
-        .toArray()[0];
-      if (seen) {
-        if (seen.digest !== request.digest) {
-          throw new EdgelogError("INVALID_REQUEST", `idempotency key ${JSON.stringify(request.idempotencyKey)} was used before for a different request`);
-        }
-        const batches = (JSON.parse(seen.result) as AppendedBatch[]).map((b) => ({ ...b, duplicate: true }));
-        return { batches, logStartOffset: this.logStartOffset, highWatermark: this.highWatermark };
-      }
+      const batches = this.#idempotence.answered(request.idempotencyKey, request.digest);
+      if (batches) return { batches, logStartOffset: this.logStartOffset, highWatermark: this.highWatermark };
     }
     for (const { header } of request.batches) {
       if (header.size > config["max.message.bytes"]) {
@@ -214,7 +139,7 @@ export class PartitionLog {
         nextOffset += header.lastOffsetDelta + 1;
         continue;
       }
-      const entry = producers.has(header.producerId) ? producers.get(header.producerId) : this.#producer(header.producerId);
+      const entry = producers.has(header.producerId) ? producers.get(header.producerId) : this.#idempotence.producer(header.producerId);
       const check = checkSequence(entry, header);
       if (check.kind === "duplicate") {
         plan.push({ baseOffset: check.baseOffset, lastOffset: check.lastOffset, duplicate: true });
@@ -249,26 +174,12 @@ export class PartitionLog {
         );
         position += bytes.byteLength;
       });
-      for (const [producerId, entry] of producers) {
-        if (!entry) continue;
-        this.#sql.exec(
-          "INSERT OR REPLACE INTO producers (producer_id, epoch, last_sequence, recent, updated_at) VALUES (?, ?, ?, ?, ?)",
-          producerId,
-          entry.epoch,
-          entry.lastSequence,
-          JSON.stringify(entry.recent),
-          now,
-        );
-      }
+      // In the same transaction as the batches: a batch is never stored without the state that
+      // recognises its retry, nor that state without the batch.
+      this.#idempotence.putProducers(producers, now);
       if (request.idempotencyKey !== undefined) {
         const result = plan.map(({ baseOffset, lastOffset, duplicate }) => ({ baseOffset, lastOffset, duplicate }));
-        this.#sql.exec(
-          "INSERT INTO request_keys (key, digest, result, created_at) VALUES (?, ?, ?, ?)",
-          request.idempotencyKey,
-          request.digest ?? "",
-          JSON.stringify(result),
-          now,
-        );
+        this.#idempotence.putRequestKey(request.idempotencyKey, request.digest, result, now);
       }
     });
     this.logEndOffset = nextOffset;
@@ -280,16 +191,6 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
       highWatermark: this.highWatermark,
     };
-  }
-
-  #producer(producerId: number): ProducerEntry | undefined {
-    const row = this.#sql
-      .exec<{ epoch: number; last_sequence: number; recent: string }>(
-        "SELECT epoch, last_sequence, recent FROM producers WHERE producer_id = ?",
-        producerId,
-      )
-      .toArray()[0];
-    return row ? { epoch: row.epoch, lastSequence: row.last_sequence, recent: JSON.parse(row.recent) } : undefined;
   }
 
   /** Throws OFFSET_OUT_OF_RANGE unless logStartOffset <= offset <= highWatermark. */
@@ -401,15 +302,12 @@ export class PartitionLog {
 
   /** Forgets idempotency keys created before `before`, and producers idle since before `idleBefore`. */
   expireIdempotenceState(before: number, idleBefore: number): void {
-    this.#sql.exec("DELETE FROM request_keys WHERE created_at < ?", before);
-    this.#sql.exec("DELETE FROM producers WHERE updated_at < ?", idleBefore);
+    this.#idempotence.expire(before, idleBefore);
   }
 
   /** The oldest idempotency key's creation time and the longest-idle producer's last write. */
   oldestIdempotenceState(): { key: number | null; producer: number | null } {
-    const key = this.#sql.exec<{ t: number | null }>("SELECT MIN(created_at) AS t FROM request_keys").one().t;
-    const producer = this.#sql.exec<{ t: number | null }>("SELECT MIN(updated_at) AS t FROM producers").one().t;
-    return { key, producer };
+    return this.#idempotence.oldest();
   }
 
   #putMeta(key: string, value: string): void {

@@ -9,7 +9,7 @@
 import { EdgelogError } from "../../protocol/errors";
 import { LIMITS } from "../http/limits";
 import { intParam } from "../http/params";
-import type { FetchRequest } from "../partition/log";
+import type { FetchRequest } from "../partition/types";
 
 export function fetchParams(query: (name: string) => string | undefined, { defaultMaxRecords = LIMITS.defaultMaxRecords as number } = {}): FetchRequest {
   return {

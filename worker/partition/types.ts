@@ -1,0 +1,76 @@
+/**
+ * What a partition is asked and what it answers: its assignment, appends, reads and status.
+ * Plain data, so routes and the partition object share them without loading the log itself.
+ */
+import type { BatchHeader } from "../../protocol/record-batch";
+import type { TopicConfig } from "../controller/topic-config";
+
+/** Who this partition is; written once by the controller when the topic is created. */
+export interface PartitionAssignment {
+  topicId: string;
+  topic: string;
+  partition: number;
+  replica: number;
+  replicas: number[];
+  isr: number[];
+  leaderEpoch: number;
+  config: TopicConfig;
+  /** The controller's version of `config`: an older one arriving late is ignored. */
+  configVersion: number;
+}
+
+export type Acks = 0 | 1 | "all";
+
+/** A batch the worker has fully validated (CRC, framing, records), with its parsed header. */
+export interface CheckedBatch {
+  header: BatchHeader;
+  bytes: Uint8Array;
+}
+
+export interface AppendRequest {
+  batches: CheckedBatch[];
+  acks: Acks;
+  /** A plain-HTTP producer's idempotency key, and a digest of what it sent under it. */
+  idempotencyKey?: string;
+  digest?: string;
+}
+
+export interface AppendedBatch {
+  baseOffset: number;
+  lastOffset: number;
+  /** True when this batch was a retry of one already stored; the offsets are the original ones. */
+  duplicate: boolean;
+}
+
+export interface AppendResult {
+  batches: AppendedBatch[];
+  logStartOffset: number;
+  highWatermark: number;
+}
+
+export interface FetchRequest {
+  offset: number;
+  maxBytes: number;
+  maxRecords: number;
+  /** 0 answers at once; otherwise wait up to this long for minBytes past the offset. */
+  maxWaitMs: number;
+  minBytes: number;
+}
+
+export interface ReadResult {
+  /** Whole batches, concatenated as stored (the first may start before the asked offset). */
+  data: Uint8Array;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  /** The offset after the last record returned (the asked offset when nothing was). */
+  nextOffset: number;
+}
+
+export interface LogStatus {
+  logStartOffset: number;
+  highWatermark: number;
+  logEndOffset: number;
+  sizeBytes: number;
+  leaderEpoch: number;
+}
