@@ -42,7 +42,11 @@ export class PartitionLog {
     // Tables are made when a topic takes the object, so an object nobody owns (or whose topic
     // was deleted) keeps no storage at all, even when a stale request reaches it.
     const made = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
-    if (made) this.#load();
+    if (made) {
+      // Tables and indexes a newer version declares reach objects made by an older one.
+      this.#sql.exec(SCHEMA);
+      this.#load();
+    }
   }
 
   /** Rebuilds the in-memory numbers from SQLite (after a restart, reset or eviction). */
