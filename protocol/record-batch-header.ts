@@ -134,14 +134,15 @@ function safeInt64(view: DataView, at: number, field: string): number {
 /**
  * Reads and checks the batch header at `at`: magic 2, batchLength inside the buffer and not
  * shorter than the header, a known codec, a non-negative record count, and a CRC-32C that
- * matches. Records are not decoded (see decodeRecords / validateBatch).
+ * matches (unless `checkCrc` is false, for a batch the caller has just encoded). Records are not
+ * decoded (see decodeRecords / validateBatch).
  * Throws CORRUPT_MESSAGE, or UNSUPPORTED_FOR_MESSAGE_FORMAT for magic 0/1 and other formats.
  *
  * @example
  * const header = readBatchHeader(batch);
  * header.baseOffset + header.lastOffsetDelta; // offset of the last record
  */
-export function readBatchHeader(bytes: Uint8Array, at = 0): BatchHeader {
+export function readBatchHeader(bytes: Uint8Array, at = 0, { checkCrc = true }: { checkCrc?: boolean } = {}): BatchHeader {
   const available = bytes.length - at;
   if (at < 0 || available < BATCH_FIELD.magic + 1) {
     throw new EdgelogError("CORRUPT_MESSAGE", `truncated batch: ${Math.max(available, 0)} bytes at byte ${at}, a v2 header needs ${RECORD_BATCH_OVERHEAD}`);
@@ -161,7 +162,8 @@ export function readBatchHeader(bytes: Uint8Array, at = 0): BatchHeader {
     throw new EdgelogError("CORRUPT_MESSAGE", `truncated batch: batchLength ${batchLength} needs ${size} bytes but only ${available} remain`);
   }
   const crc = view.getUint32(BATCH_FIELD.crc);
-  const computed = crc32c(bytes, at + BATCH_FIELD.attributes, at + size);
+  // checkCrc false is for bytes the caller has just encoded itself: the CRC is its own.
+  const computed = checkCrc ? crc32c(bytes, at + BATCH_FIELD.attributes, at + size) : crc;
   if (crc !== computed) {
     throw new EdgelogError("CORRUPT_MESSAGE", `CRC-32C mismatch: stored 0x${hex32(crc)}, computed 0x${hex32(computed)}`);
   }

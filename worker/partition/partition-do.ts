@@ -8,13 +8,13 @@
 import { DurableObject } from "cloudflare:workers";
 import type { TopicConfig } from "../controller/topic-config";
 import type { Env } from "../env";
+import { errorResponse } from "../http/errors";
 import { LIMITS } from "../http/limits";
 import { attempt, attemptAsync, type Outcome } from "../outcome";
 import { PartitionLog } from "./log";
-import type { AppendRequest, AppendResult, FetchRequest, LogStatus, PartitionAssignment, ReadResult } from "./types";
-import { enforceRetention, overSizeLimit } from "./retention";
-import { errorResponse } from "../http/errors";
 import { CLOSE, Push } from "./push";
+import { enforceRetention, overSizeLimit } from "./retention";
+import type { AppendRequest, AppendResult, FetchRequest, LogStatus, PartitionAssignment, ReadResult } from "./types";
 import { Waiters } from "./waiters";
 
 /** How long an idempotency key, and an idle producer's sequence state, are remembered. */
@@ -23,7 +23,6 @@ export const IDEMPOTENCE_TTL_MS = 24 * 3600_000;
 const MAX_ALARM_HORIZON_MS = 30 * 24 * 3600_000;
 /** How soon retention runs after the log grows past retention.bytes. */
 const SIZE_CHECK_DELAY_MS = 1_000;
-
 
 export class Partition extends DurableObject<Env> {
   #log: PartitionLog;

@@ -6,7 +6,9 @@
  * - retention.bytes: delete the oldest batches while the log minus that batch is still at least
  *   retention.bytes (Kafka's rule, so the log never drops below the limit).
  * Only whole batches below the high watermark are deleted; the log start offset moves to the
- * first batch kept. Work per alarm is bounded (PAGE rows); a log with more to delete re-arms.
+ * first batch kept. Work per alarm is bounded (PAGE rows). When the next run is due is the
+ * partition's one alarm computation (partition-do #arm): an oldest batch already expired, or a log
+ * still over retention.bytes, makes it due at once, so a log with more to delete runs again.
  */
 import type { TopicConfig } from "../controller/topic-config";
 import type { PartitionLog } from "./log";
@@ -15,8 +17,6 @@ const PAGE = 512;
 
 export interface RetentionOutcome {
   deletedBatches: number;
-  /** When retention should run next (ms since epoch), or null when nothing will expire by time. */
-  nextDueAt: number | null;
 }
 
 /** Applies the topic's retention to the log at `now`. */
@@ -39,12 +39,7 @@ export function enforceRetention(log: PartitionLog, config: TopicConfig, now: nu
     const last = rows[cut - 1];
     log.truncateBefore(last.last_offset + 1, last.position + last.size);
   }
-  const more = cut === rows.length && rows.length === PAGE;
-  const oldest = more ? undefined : rows[cut];
-  let nextDueAt: number | null = null;
-  if (more) nextDueAt = now;
-  else if (oldest && retentionMs >= 0) nextDueAt = oldest.max_timestamp + retentionMs + 1;
-  return { deletedBatches: cut, nextDueAt };
+  return { deletedBatches: cut };
 }
 
 /** True when deleting the oldest batch would keep the log at or above retention.bytes: worth an alarm now. */
