@@ -34,5 +34,5 @@ export { murmur2, partitionForKey, toPositive } from "./murmur2";
 export { gunzip, gzip } from "./compression";
 export { crc32c } from "./crc32c";
 export { fromBase64, toBase64 } from "./base64";
-export { toJsonRecord, JSON_CONTENT_TYPE } from "./json-record";
+export { jsonRecordsFrom, toJsonRecord, JSON_CONTENT_TYPE } from "./json-record";
 export type { JsonRecord } from "./json-record";

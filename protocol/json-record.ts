@@ -6,7 +6,7 @@
  * `valueEncoding: "base64"` (keys likewise). Header values are strings (base64 when not UTF-8).
  */
 import { toBase64 } from "./base64";
-import type { DecodedRecord } from "./record-batch";
+import { decodeRecords, splitBatches, type DecodedRecord } from "./record-batch";
 
 export const JSON_CONTENT_TYPE = "application/json";
 export const CONTENT_TYPE = "content-type";
@@ -66,6 +66,31 @@ export function toJsonRecord(record: DecodedRecord): JsonRecord {
         out.value = value;
       }
     } else out.value = value;
+  }
+  return out;
+}
+
+/**
+ * The JSON records of a record set (stored batches, as fetch and push carry them) from `offset`
+ * on, at most `maxRecords`: whole batches may begin before the offset, as Kafka's do. Stops
+ * decoding once it has enough.
+ *
+ * @example
+ * const records = await jsonRecordsFrom(fetchedBytes, 42, { maxRecords: 500 });
+ */
+export async function jsonRecordsFrom(
+  data: Uint8Array,
+  offset: number,
+  { maxRecords = Infinity, maxUncompressedBytes, allowPartialTail = false }: { maxRecords?: number; maxUncompressedBytes?: number; allowPartialTail?: boolean } = {},
+): Promise<JsonRecord[]> {
+  const out: JsonRecord[] = [];
+  for (const { header, bytes } of splitBatches(data, { allowPartialTail })) {
+    if (out.length >= maxRecords) break;
+    for (const record of await decodeRecords(bytes, { maxUncompressedBytes, checkedHeader: header })) {
+      if (record.offset < offset) continue;
+      if (out.length >= maxRecords) break;
+      out.push(toJsonRecord(record));
+    }
   }
   return out;
 }

@@ -20,8 +20,7 @@
  * // elsewhere: await consumer.stop();
  */
 import { EdgelogError } from "../protocol/errors";
-import { toJsonRecord, type JsonRecord } from "../protocol/json-record";
-import { decodeRecords, splitBatches } from "../protocol/record-batch";
+import { jsonRecordsFrom, type JsonRecord } from "../protocol/json-record";
 import { HttpTransport, type HttpOptions } from "./http";
 import { OffsetCache } from "./offset-cache";
 import { PUSH_CLOSE, Subscription, type SubscriptionOptions } from "./subscription";
@@ -266,10 +265,7 @@ export class Consumer {
       backoff = 50;
       const bytes = new Uint8Array(await res.arrayBuffer());
       const highWatermark = Number(res.headers.get("edgelog-high-watermark"));
-      const records: JsonRecord[] = [];
-      for (const { header, bytes: batch } of splitBatches(bytes, { allowPartialTail: true })) {
-        for (const r of await decodeRecords(batch, { checkedHeader: header })) if (r.offset >= o.position) records.push(toJsonRecord(r));
-      }
+      const records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true });
       if (records.length === 0 || o.stopping) continue;
       await this.#handle(o, records, highWatermark);
       if (this.#failure) return;

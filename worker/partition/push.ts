@@ -25,8 +25,7 @@
  * each close reason is JSON {"code", "resumeOffset"}.
  */
 import { EdgelogError } from "../../protocol/errors";
-import { toJsonRecord, type JsonRecord } from "../../protocol/json-record";
-import { decodeRecords, splitBatches } from "../../protocol/record-batch";
+import { jsonRecordsFrom } from "../../protocol/json-record";
 import type { PartitionLog } from "./log";
 
 export const CLOSE = {
@@ -168,10 +167,7 @@ export class Push {
       if (state.format === "binary") {
         ws.send(read.data);
       } else {
-        const records: JsonRecord[] = [];
-        for (const { header, bytes } of splitBatches(read.data)) {
-          for (const r of await decodeRecords(bytes, { checkedHeader: header })) if (r.offset >= state.offset) records.push(toJsonRecord(r));
-        }
+        const records = await jsonRecordsFrom(read.data, state.offset);
         sentRecords = records.length;
         ws.send(JSON.stringify({ records, nextOffset: read.nextOffset, highWatermark: read.highWatermark }));
       }

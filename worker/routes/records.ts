@@ -11,13 +11,12 @@
  */
 import { Hono } from "hono";
 import { EdgelogError } from "../../protocol/errors";
-import { decodeRecords, splitBatches } from "../../protocol/record-batch";
 import { withTopic } from "../cluster";
 import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
 import { acksParam, readJsonObject } from "../http/params";
 import { readFrom } from "../partition-client";
-import { toJsonRecord, type JsonRecord } from "../../protocol/json-record";
+import { jsonRecordsFrom } from "../../protocol/json-record";
 import { produceJson } from "../produce/json-produce";
 import { parseJsonRecords } from "../produce/json-records";
 import { fetchParams, partitionParam } from "./fetch-params";
@@ -52,16 +51,7 @@ records.get("/v1/topics/:topic/partitions/:partition/records", async (c) => {
   const request = fetchParams((name) => c.req.query(name));
   return withTopic(c.env, c.req.param("topic"), async (topic) => {
     const result = await readFrom(c.env, topic, partition, request);
-    const out: JsonRecord[] = [];
-    for (const batch of splitBatches(result.data)) {
-      if (out.length >= request.maxRecords) break;
-      const decoded = await decodeRecords(batch.bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: batch.header });
-      for (const record of decoded) {
-        if (record.offset < request.offset) continue;
-        if (out.length >= request.maxRecords) break;
-        out.push(toJsonRecord(record));
-      }
-    }
+    const out = await jsonRecordsFrom(result.data, request.offset, { maxRecords: request.maxRecords, maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes });
     const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
     return c.json({
       topic: topic.name,
