@@ -92,3 +92,18 @@ export function acksParam(raw: string | undefined): 0 | 1 | "all" {
   if (raw === "1") return 1;
   throw new EdgelogError("INVALID_REQUIRED_ACKS", `acks must be 0, 1 or all, got ${JSON.stringify(raw)}`);
 }
+
+/**
+ * Refuses a body (or a part of one, named by `where`) with a field outside `allowed`: a typo such
+ * as "vaule" is an error, never silently ignored.
+ *
+ * @example
+ * onlyFields(body, ["name", "partitions"]); // {"name": "t", "partitons": 3} -> INVALID_REQUEST
+ */
+export function onlyFields(body: Record<string, unknown>, allowed: readonly string[], where = "the body"): void {
+  for (const field of Object.keys(body)) {
+    if (!allowed.includes(field)) {
+      throw new EdgelogError("INVALID_REQUEST", `${where}: unknown field "${field}"; allowed: ${allowed.join(", ")}`);
+    }
+  }
+}

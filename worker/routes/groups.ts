@@ -20,7 +20,7 @@ import type { Env } from "../env";
 import { isAssignorName } from "../group/assignors";
 import { DEFAULT_SESSION_TIMEOUT_MS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS, type OffsetCommit } from "../group/coordinator";
 import { LIMITS } from "../http/limits";
-import { readJsonObject } from "../http/params";
+import { onlyFields, readJsonObject } from "../http/params";
 import { unwrap } from "../outcome";
 import { offsetForTimestamp, statusOf } from "../partition-client";
 
@@ -34,12 +34,6 @@ const MAX_METADATA_CHARS = 4_096;
 function groupStub(env: Env, group: string) {
   if (!GROUP_ID.test(group)) throw new EdgelogError("INVALID_GROUP_ID", `invalid group id ${JSON.stringify(group)}: use 1 to 249 characters of [a-zA-Z0-9._-]`);
   return env.GROUP.get(env.GROUP.idFromName(group));
-}
-
-function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
-  for (const field of Object.keys(body)) {
-    if (!allowed.includes(field)) throw new EdgelogError("INVALID_REQUEST", `unknown field "${field}"; allowed: ${allowed.join(", ")}`);
-  }
 }
 
 /** The topics' metadata, refusing unknown topics (404) and bad names (400). */
@@ -199,9 +193,7 @@ async function parseCommits(env: Env, raw: unknown): Promise<OffsetCommit[]> {
   for (const [i, entry] of raw.entries()) {
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new EdgelogError("INVALID_REQUEST", `offsets[${i}] must be an object`);
     const o = entry as Record<string, unknown>;
-    for (const field of Object.keys(o)) {
-      if (!["topic", "partition", "offset", "metadata"].includes(field)) throw new EdgelogError("INVALID_REQUEST", `offsets[${i}]: unknown field "${field}"`);
-    }
+    onlyFields(o, ["topic", "partition", "offset", "metadata"], `offsets[${i}]`);
     checkTopicName(o.topic);
     const topic = await topicMetadata(env, o.topic);
     if (!Number.isSafeInteger(o.partition) || (o.partition as number) < 0) throw new EdgelogError("INVALID_REQUEST", `offsets[${i}].partition must be a non-negative integer`);

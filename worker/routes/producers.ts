@@ -12,16 +12,14 @@ import { EdgelogError } from "../../protocol/errors";
 import { controller } from "../cluster";
 import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
-import { readJsonObject } from "../http/params";
+import { onlyFields, readJsonObject } from "../http/params";
 import { unwrap } from "../outcome";
 
 export const producers = new Hono<{ Bindings: Env }>();
 
 producers.post("/v1/producers", async (c) => {
   const { body } = await readJsonObject(c.req.raw, LIMITS.adminBodyBytes, { optional: true });
-  for (const field of Object.keys(body)) {
-    if (field !== "transactionalId") throw new EdgelogError("INVALID_REQUEST", `unknown field "${field}"`);
-  }
+  onlyFields(body, ["transactionalId"]);
   const { transactionalId } = body;
   if (transactionalId !== undefined && (typeof transactionalId !== "string" || transactionalId.length === 0 || transactionalId.length > 255)) {
     throw new EdgelogError("INVALID_REQUEST", "transactionalId must be a string of 1 to 255 characters");

@@ -14,7 +14,7 @@ import { EdgelogError } from "../../protocol/errors";
 import { withTopic } from "../cluster";
 import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
-import { acksParam, readJsonObject } from "../http/params";
+import { acksParam, onlyFields, readJsonObject } from "../http/params";
 import { readFrom } from "../partition-client";
 import { jsonRecordsFrom } from "../../protocol/json-record";
 import { produceJson } from "../produce/json-produce";
@@ -32,9 +32,7 @@ records.post("/v1/topics/:topic/records", async (c) => {
     throw new EdgelogError("INVALID_REQUEST", "Idempotency-Key must be 1 to 255 printable ASCII characters");
   }
   const { body, bytes } = await readJsonObject(c.req.raw, LIMITS.jsonBodyBytes);
-  for (const field of Object.keys(body)) {
-    if (field !== "records") throw new EdgelogError("INVALID_REQUEST", `unknown field "${field}": the body is {"records": [...]}`);
-  }
+  onlyFields(body, ["records"]);
   const inputs = parseJsonRecords(body.records, LIMITS.jsonRecordsPerRequest);
   const digest = idempotencyKey === undefined ? undefined : await sha256Hex(bytes);
   const now = Date.now();

@@ -16,17 +16,11 @@ import { regionsOf } from "../controller/placement";
 import type { TopicMetadata } from "../controller/registry";
 import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
-import { readJsonObject } from "../http/params";
+import { onlyFields, readJsonObject } from "../http/params";
 import { unwrap } from "../outcome";
 import { statusOf } from "../partition-client";
 
 export const topics = new Hono<{ Bindings: Env }>();
-
-function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
-  for (const field of Object.keys(body)) {
-    if (!allowed.includes(field)) throw new EdgelogError("INVALID_REQUEST", `unknown field "${field}"; allowed: ${allowed.join(", ")}`);
-  }
-}
 
 /** The description of a topic: metadata from the controller, offsets from each partition's leader. */
 async function describe(env: Env, topic: TopicMetadata) {
