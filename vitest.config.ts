@@ -13,6 +13,8 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               compatibilityFlags: ["nodejs_compat"],
+              // The fault-injection switch (worker/partition/faults.ts) exists in tests only.
+              bindings: { EDGELOG_FAULT_INJECTION: "on" },
             },
           }),
         ],

@@ -142,7 +142,11 @@ function safeInt64(view: DataView, at: number, field: string): number {
  * const header = readBatchHeader(batch);
  * header.baseOffset + header.lastOffsetDelta; // offset of the last record
  */
-export function readBatchHeader(bytes: Uint8Array, at = 0, { checkCrc = true }: { checkCrc?: boolean } = {}): BatchHeader {
+export function readBatchHeader(
+  bytes: Uint8Array,
+  at = 0,
+  { checkCrc = true, headerOnly = false }: { checkCrc?: boolean; headerOnly?: boolean } = {},
+): BatchHeader {
   const available = bytes.length - at;
   if (at < 0 || available < BATCH_FIELD.magic + 1) {
     throw new EdgelogError("CORRUPT_MESSAGE", `truncated batch: ${Math.max(available, 0)} bytes at byte ${at}, a v2 header needs ${RECORD_BATCH_OVERHEAD}`);
@@ -158,7 +162,11 @@ export function readBatchHeader(bytes: Uint8Array, at = 0, { checkCrc = true }: 
     throw new EdgelogError("CORRUPT_MESSAGE", `batchLength ${batchLength} is smaller than the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD} bytes its header takes`);
   }
   const size = batchLength + LOG_OVERHEAD;
-  if (size > available) {
+  // headerOnly: the caller holds just the header of a batch it stored (no records, no CRC check).
+  if (headerOnly) {
+    if (available < RECORD_BATCH_OVERHEAD) throw new EdgelogError("CORRUPT_MESSAGE", `a v2 header needs ${RECORD_BATCH_OVERHEAD} bytes, got ${available}`);
+    checkCrc = false;
+  } else if (size > available) {
     throw new EdgelogError("CORRUPT_MESSAGE", `truncated batch: batchLength ${batchLength} needs ${size} bytes but only ${available} remain`);
   }
   const crc = view.getUint32(BATCH_FIELD.crc);

@@ -8,6 +8,7 @@ import { auth } from "./http/auth";
 import { errorResponse } from "./http/errors";
 import { openapi } from "./routes/openapi";
 import { batches } from "./routes/batches";
+import { faults } from "./routes/faults";
 import { groups } from "./routes/groups";
 import { offsets } from "./routes/offsets";
 import { producers } from "./routes/producers";
@@ -25,6 +26,7 @@ export function createApp() {
   app.route("/", producers);
   app.route("/", groups);
   app.route("/", subscribe);
+  app.route("/", faults);
   app.route("/", openapi);
   app.get("/", (c) =>
     c.json({ name: "edgelog", docs: "/v1/openapi.json", topics: "/v1/topics" }),

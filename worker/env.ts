@@ -13,6 +13,11 @@ export interface Env {
   EDGELOG_TOKEN?: string;
   /** Comma-separated locationHints replicas are placed in (default: wnam,enam,weur,eeur,apac,oc). */
   EDGELOG_REGIONS?: string;
+  /**
+   * "on" enables the fault-injection switch (tests only: vitest.config.ts sets it). Anything else,
+   * and in every deployed configuration, the switch does not exist: its route answers 404.
+   */
+  EDGELOG_FAULT_INJECTION?: string;
 }
 
 declare global {
@@ -23,6 +28,7 @@ declare global {
       GROUP: DurableObjectNamespace<Group>;
       EDGELOG_TOKEN?: string;
       EDGELOG_REGIONS?: string;
+      EDGELOG_FAULT_INJECTION?: string;
     }
   }
 }

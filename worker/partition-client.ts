@@ -1,31 +1,153 @@
 /**
- * How routes talk to partitions: the leader replica's stub, answers unwrapped into EdgelogErrors.
+ * How routes talk to partitions: find the leader, follow leadership as it moves, and turn
+ * answers into values or EdgelogErrors.
+ *
+ * Every call carries the leader epoch the worker's metadata names. When a replica answers that
+ * leadership moved (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH) nothing
+ * was applied: the worker refreshes the topic's metadata and tries again. When the leader does
+ * not answer at all, the worker retries it once (Durable Objects' resets and overloads heal),
+ * then reports it to the controller, which probes it and elects a new leader if it is down
+ * (see controller/election.ts). A call whose outcome may be unknown — an append that reached a
+ * leader that then failed — is retried only when it is idempotent (producer ids and sequences,
+ * or an idempotency key); otherwise the client gets a retriable REQUEST_TIMED_OUT.
  */
+import { EdgelogError, type ErrorCode } from "../protocol/errors";
 import { decodeRecords } from "../protocol/record-batch";
-import type { TopicMetadata } from "./controller/registry";
+import { controller, partitionOf, rememberTopic, topicMetadata } from "./cluster";
+import type { PartitionMetadata, TopicMetadata } from "./controller/registry";
 import { replicaStub } from "./controller/placement";
 import type { Env } from "./env";
 import { LIMITS } from "./http/limits";
-import { partitionOf } from "./cluster";
-import { unwrap } from "./outcome";
+import type { Outcome } from "./outcome";
 import type { AppendRequest, AppendResult, FetchRequest, LogStatus, ReadResult } from "./partition/types";
 
-/** The stub of the partition's leader replica. */
-export function leaderOf(env: Env, topic: TopicMetadata, partition: number) {
+/** Answers that mean "ask again elsewhere or later": nothing was applied. */
+const MOVED: ReadonlySet<ErrorCode> = new Set(["NOT_LEADER_OR_FOLLOWER", "FENCED_LEADER_EPOCH", "UNKNOWN_LEADER_EPOCH", "LEADER_NOT_AVAILABLE"]);
+/** How many times a call follows moving leadership before it gives up (about two seconds). */
+const ATTEMPTS = 8;
+const BACKOFF_MS = [0, 20, 50, 100, 200, 300, 500, 800];
+
+type Stub = ReturnType<typeof replicaStub>;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The stub of the partition's leader replica, as the given metadata says. */
+export function leaderOf(env: Env, topic: TopicMetadata, partition: number): Stub {
   const p = partitionOf(topic, partition);
   return replicaStub(env, topic.topicId, partition, p.leader);
 }
 
-export async function appendTo(env: Env, topic: TopicMetadata, partition: number, request: AppendRequest): Promise<AppendResult> {
-  return unwrap(await leaderOf(env, topic, partition).append(request));
+/**
+ * Runs `call` on the partition's leader, following leadership changes (see the file comment).
+ * `idempotent`: a call that threw may be sent again (its outcome was unknown).
+ */
+export async function onLeader<T>(
+  env: Env,
+  topic: TopicMetadata,
+  partition: number,
+  call: (stub: Stub, p: PartitionMetadata) => Promise<Outcome<T>>,
+  idempotent = true,
+): Promise<T> {
+  let current = topic;
+  let failure: EdgelogError | null = null;
+  let unanswered = 0;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (BACKOFF_MS[attempt] > 0 && failure) await sleep(BACKOFF_MS[attempt]);
+    const p = partitionOf(current, partition);
+    let outcome: Outcome<T>;
+    try {
+      outcome = await call(replicaStub(env, current.topicId, partition, p.leader), p);
+    } catch (err) {
+      unanswered++;
+      failure = new EdgelogError("REQUEST_TIMED_OUT", `partition ${partition}'s leader (replica ${p.leader}) did not answer: ${String(err).slice(0, 200)}`);
+      // The first time, the same leader again: most resets heal at once. After that, the controller.
+      if (unanswered > 1) current = await reportUnreachable(env, current, p);
+      if (!idempotent) {
+        if (unanswered === 1) current = await reportUnreachable(env, current, p);
+        throw new EdgelogError("REQUEST_TIMED_OUT", `${failure.message}; the outcome is unknown: retry (producer ids or an Idempotency-Key make it safe)`);
+      }
+      continue;
+    }
+    if (outcome.ok) return outcome.value;
+    if (!MOVED.has(outcome.code)) throw new EdgelogError(outcome.code, outcome.message);
+    failure = new EdgelogError(outcome.code, outcome.message);
+    current = await refresh(env, current);
+  }
+  throw failure ?? new EdgelogError("LEADER_NOT_AVAILABLE", `partition ${partition} has no reachable leader`);
 }
 
-export async function readFrom(env: Env, topic: TopicMetadata, partition: number, request: FetchRequest): Promise<ReadResult> {
-  return unwrap(await leaderOf(env, topic, partition).read(request));
+/** Fresh metadata for the same topic (UNKNOWN_TOPIC_OR_PARTITION if it was deleted or recreated). */
+async function refresh(env: Env, topic: TopicMetadata): Promise<TopicMetadata> {
+  const fresh = await topicMetadata(env, topic.name, true);
+  if (fresh.topicId !== topic.topicId) throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${topic.name}" was deleted (and made again)`);
+  return fresh;
+}
+
+/** Tells the controller the leader did not answer; answers the metadata after its decision. */
+async function reportUnreachable(env: Env, topic: TopicMetadata, p: PartitionMetadata): Promise<TopicMetadata> {
+  const outcome = await controller(env).leaderUnreachable(topic.topicId, p.partition, p.leaderEpoch);
+  if (!outcome.ok) {
+    if (outcome.code === "LEADER_NOT_AVAILABLE") return topic;
+    throw new EdgelogError(outcome.code, outcome.message);
+  }
+  const partitions = topic.partitions.map((q) => (q.partition === p.partition ? outcome.value : q));
+  const updated = { ...topic, partitions };
+  rememberTopic(updated);
+  return updated;
+}
+
+export async function appendTo(env: Env, topic: TopicMetadata, partition: number, request: AppendRequest): Promise<AppendResult> {
+  // Producer ids and sequences, or an idempotency key, make a resent append safe.
+  const idempotent = request.idempotencyKey !== undefined || (request.batches.length > 0 && request.batches.every((b) => b.header.producerId >= 0));
+  return onLeader(env, topic, partition, (stub, p) => stub.append({ ...request, leaderEpoch: p.leaderEpoch }), idempotent);
+}
+
+/**
+ * Reads from the leader, or from `replica` when given (a replica near the reader, KIP-392): a
+ * follower serves only what is below its own high watermark; whatever it cannot answer (an
+ * offset past its watermark, a moved epoch, no answer) is read from the leader instead.
+ */
+export async function readFrom(env: Env, topic: TopicMetadata, partition: number, request: FetchRequest, replica?: number): Promise<ReadResult & { replica: number }> {
+  const p = partitionOf(topic, partition);
+  if (replica !== undefined && replica !== p.leader && p.replicas.includes(replica)) {
+    try {
+      const outcome = await replicaStub(env, topic.topicId, partition, replica).read({ ...request, leaderEpoch: p.leaderEpoch });
+      if (outcome.ok) return { ...outcome.value, replica };
+    } catch {
+      // unreachable follower: the leader answers
+    }
+  }
+  let served = p.leader;
+  const result = await onLeader(env, topic, partition, (stub, q) => {
+    served = q.leader;
+    return stub.read({ ...request, leaderEpoch: q.leaderEpoch });
+  });
+  return { ...result, replica: served };
 }
 
 export async function statusOf(env: Env, topic: TopicMetadata, partition: number): Promise<LogStatus> {
-  return unwrap(await leaderOf(env, topic, partition).status());
+  return onLeader(env, topic, partition, (stub, p) => stub.status() as Promise<Outcome<LogStatus>>);
+}
+
+/** Forwards a WebSocket upgrade to the leader, following leadership as onLeader does. */
+export async function subscribeTo(env: Env, topic: TopicMetadata, partition: number, url: URL, headers: Headers): Promise<Response> {
+  let current = topic;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const p = partitionOf(current, partition);
+    url.searchParams.set("leaderEpoch", String(p.leaderEpoch));
+    let response: Response;
+    try {
+      response = await replicaStub(env, current.topicId, partition, p.leader).fetch(new Request(url, { headers }));
+    } catch (err) {
+      if (attempt === 0) continue;
+      current = await reportUnreachable(env, current, p);
+      continue;
+    }
+    if (response.status === 101 || response.status !== 503) return response;
+    const code = ((await response.clone().json().catch(() => null)) as { error?: { code?: ErrorCode } } | null)?.error?.code;
+    if (!code || !MOVED.has(code)) return response;
+    current = await refresh(env, current);
+  }
+  throw new EdgelogError("LEADER_NOT_AVAILABLE", `partition ${partition} has no reachable leader to subscribe to`);
 }
 
 /**
@@ -38,7 +160,7 @@ export async function offsetForTimestamp(
   partition: number,
   timestamp: number,
 ): Promise<{ offset: number; timestamp: number } | null> {
-  const { batch } = unwrap(await leaderOf(env, topic, partition).batchAtTimestamp(timestamp));
+  const { batch } = await onLeader(env, topic, partition, (stub) => stub.batchAtTimestamp(timestamp));
   if (!batch) return null;
   const records = await decodeRecords(batch, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes });
   const record = records.find((r) => r.timestamp >= timestamp);

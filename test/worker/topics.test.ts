@@ -16,6 +16,8 @@ const KAFKA_DEFAULT_CONFIG = {
   "max.message.bytes": 1_048_588,
   "cleanup.policy": "delete",
   "min.insync.replicas": 1,
+  "replica.lag.time.max.ms": 30_000,
+  "unclean.leader.election.enable": false,
 };
 
 function partitionStub(topicId: string, partition: number, replica: number) {
@@ -190,12 +192,11 @@ describe("refused creates create nothing", () => {
     await expectError(await api(`/v1/topics/${name}`), 404, "UNKNOWN_TOPIC_OR_PARTITION");
   });
 
-  it("replicationFactor above 1 is 400 INVALID_REPLICATION_FACTOR saying replication is not available yet", async () => {
+  it("a replicationFactor above the regions available (six by default) is 400 INVALID_REPLICATION_FACTOR saying so", async () => {
     const name = uniqueTopic("rf");
-    for (const replicationFactor of [2, 3]) {
+    for (const replicationFactor of [7, 100]) {
       const error = await expectError(await postCreate({ name, partitions: 1, replicationFactor }), 400, "INVALID_REPLICATION_FACTOR");
-      expect(error.message).toMatch(/not available yet/);
-      expect(error.message).toMatch(/one replica/);
+      expect(error.message).toMatch(/larger than the 6 regions available/);
     }
     expect(await listTopicNames()).not.toContain(name);
   });
@@ -411,7 +412,7 @@ describe("delete", () => {
     const outcomes = await runInDurableObject(partitionStub(topic.topicId, 0, topic.partitions[0].leader), async (instance: Partition) => [
       await instance.append({ batches: [{ header: readBatchHeader(bytes), bytes }], acks: 1 }),
       await instance.read({ offset: 0, maxBytes: 1024, maxRecords: 10, maxWaitMs: 0, minBytes: 1 }),
-      instance.status(),
+      await instance.status(),
       await instance.configure(topic.config as unknown as TopicConfig, 99),
     ]);
     for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, code: "UNKNOWN_TOPIC_OR_PARTITION" });

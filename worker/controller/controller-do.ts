@@ -13,8 +13,9 @@ import { EdgelogError } from "../../protocol/errors";
 import type { Env } from "../env";
 import { attempt, attemptAsync, unwrap, type Outcome } from "../outcome";
 import type { PartitionAssignment } from "../partition/types";
+import { Elections } from "./election";
 import { regionsOf, replicaStub } from "./placement";
-import { Registry, type TopicMetadata } from "./registry";
+import { Registry, type PartitionMetadata, type TopicMetadata } from "./registry";
 
 const DELETE_RETRY_MS = 5_000;
 
@@ -27,10 +28,12 @@ export interface CreateTopicInput {
 
 export class Controller extends DurableObject<Env> {
   #registry: Registry;
+  #elections: Elections;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#registry = new Registry(ctx.storage.sql);
+    this.#elections = new Elections(env, this.#registry);
   }
 
   async createTopic(input: CreateTopicInput): Promise<Outcome<TopicMetadata>> {
@@ -86,6 +89,24 @@ export class Controller extends DurableObject<Env> {
     });
   }
 
+  /** A partition's current leadership (replicas that missed an election ask for it). */
+  partitionState(topicId: string, partition: number): Outcome<PartitionMetadata> {
+    return attempt(() => {
+      const { topic: _topic, ...p } = this.#registry.partition(topicId, partition);
+      return p;
+    });
+  }
+
+  /** From a partition's leader: change its in-sync set (see Registry.alterIsr). */
+  alterIsr(topicId: string, partition: number, leader: number, leaderEpoch: number, isr: number[]): Outcome<{ isr: number[] }> {
+    return attempt(() => this.#registry.alterIsr(topicId, partition, leader, leaderEpoch, isr));
+  }
+
+  /** From a worker that could not reach a partition's leader: see election.ts. */
+  async leaderUnreachable(topicId: string, partition: number, leaderEpoch: number): Promise<Outcome<PartitionMetadata>> {
+    return attemptAsync(() => this.#elections.leaderUnreachable(topicId, partition, leaderEpoch));
+  }
+
   initProducerId(transactionalId?: string): Outcome<{ producerId: number; producerEpoch: number }> {
     return attempt(() => this.#registry.initProducer(transactionalId));
   }
@@ -117,6 +138,7 @@ export class Controller extends DurableObject<Env> {
             partition: p.partition,
             replica,
             replicas: p.replicas,
+            leader: p.leader,
             isr: p.isr,
             leaderEpoch: p.leaderEpoch,
             config: topic.config,

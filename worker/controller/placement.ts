@@ -39,3 +39,31 @@ export function replicaStub(env: Env, topicId: string, partition: number, replic
   const locationHint = regions[replica % regions.length] as DurableObjectLocationHint;
   return env.PARTITION.get(env.PARTITION.idFromName(replicaName(topicId, partition, replica)), { locationHint });
 }
+
+/** Which locationHints serve readers on each continent (as request.cf.continent names them), nearest first. */
+const NEAR: Record<string, string[]> = {
+  NA: ["wnam", "enam"],
+  SA: ["enam", "wnam"],
+  EU: ["weur", "eeur"],
+  AF: ["weur", "eeur"],
+  AS: ["apac", "eeur"],
+  OC: ["oc", "apac"],
+  AN: ["oc"],
+};
+
+/**
+ * The replica a reader should fetch from (KIP-392): the one in `region`, or, with
+ * region "nearest", the one nearest the reader's continent. Null means the leader.
+ *
+ * @example
+ * preferredReplica(["wnam", "enam", "weur"], [0, 1, 2], "weur") // 2
+ * preferredReplica(["wnam", "enam", "weur"], [0, 1, 2], "nearest", "EU") // 2
+ */
+export function preferredReplica(regions: string[], replicas: number[], region: string, continent?: string): number | null {
+  const wanted = region === "nearest" ? (continent ? (NEAR[continent] ?? []) : []) : [region];
+  for (const hint of wanted) {
+    const replica = replicas.find((r) => regions[r % regions.length] === hint);
+    if (replica !== undefined) return replica;
+  }
+  return null;
+}

@@ -97,11 +97,8 @@ export class Registry {
     if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
       throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replicationFactor must be a positive integer, got ${JSON.stringify(input.replicationFactor)}`);
     }
-    if ((replicationFactor as number) > 1) {
-      throw new EdgelogError(
-        "INVALID_REPLICATION_FACTOR",
-        `replicationFactor ${replicationFactor} is not available yet: this version keeps one replica per partition`,
-      );
+    if ((replicationFactor as number) > regionCount) {
+      throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`);
     }
     const config = resolveTopicConfig(input.config);
     if (this.#sql.exec("SELECT 1 FROM topics WHERE name = ?", input.name).toArray().length > 0) {
@@ -206,6 +203,50 @@ export class Registry {
     const config = resolveTopicConfig(changes, topic.config);
     this.#sql.exec("UPDATE topics SET config = ?, config_version = config_version + 1 WHERE topic_id = ?", JSON.stringify(config), topic.topicId);
     return this.get(name);
+  }
+
+  /** A partition's leadership by topic id, or UNKNOWN_TOPIC_OR_PARTITION (deleted, or never made). */
+  partition(topicId: string, partition: number): PartitionMetadata & { topic: TopicMetadata } {
+    const row = this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE topic_id = ?", topicId).toArray()[0];
+    const topic = row ? this.#metadata(row, true) : undefined;
+    const p = topic?.partitions.find((q) => q.partition === partition);
+    if (!topic || !p) throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `no partition ${partition} of topic id ${topicId}`);
+    return { ...p, topic };
+  }
+
+  /**
+   * A leader's request to change its partition's in-sync set (Kafka's AlterPartition): refused
+   * with FENCED_LEADER_EPOCH unless it comes from the current leader at the current epoch, so a
+   * replaced leader cannot shrink the set to itself and go on alone.
+   */
+  alterIsr(topicId: string, partition: number, leader: number, leaderEpoch: number, isr: unknown): { isr: number[] } {
+    const p = this.partition(topicId, partition);
+    if (leaderEpoch !== p.leaderEpoch || leader !== p.leader) {
+      throw new EdgelogError(
+        "FENCED_LEADER_EPOCH",
+        `replica ${leader} at epoch ${leaderEpoch} is not the leader of partition ${partition} (replica ${p.leader}, epoch ${p.leaderEpoch})`,
+      );
+    }
+    if (!Array.isArray(isr) || !isr.every((r) => p.replicas.includes(r)) || !isr.includes(leader) || new Set(isr).size !== isr.length) {
+      throw new EdgelogError("INVALID_REQUEST", `in-sync set ${JSON.stringify(isr)} must be distinct replicas of ${JSON.stringify(p.replicas)} including the leader`);
+    }
+    this.#sql.exec("UPDATE partitions SET isr = ? WHERE topic_id = ? AND partition = ?", JSON.stringify(isr), topicId, partition);
+    return { isr: isr as number[] };
+  }
+
+  /** Records an election: the new leader and in-sync set at the next epoch. */
+  elect(topicId: string, partition: number, leader: number, isr: number[]): PartitionMetadata {
+    const p = this.partition(topicId, partition);
+    this.#sql.exec(
+      "UPDATE partitions SET leader = ?, isr = ?, leader_epoch = ? WHERE topic_id = ? AND partition = ?",
+      leader,
+      JSON.stringify(isr),
+      p.leaderEpoch + 1,
+      topicId,
+      partition,
+    );
+    const { topic: _topic, ...elected } = this.partition(topicId, partition);
+    return elected;
   }
 
   /**

@@ -17,6 +17,13 @@ export interface TopicConfig {
   "cleanup.policy": "delete";
   /** acks=all appends are refused (NOT_ENOUGH_REPLICAS) when fewer replicas are in sync. */
   "min.insync.replicas": number;
+  /**
+   * A follower that has not caught up with the leader's log end for this long (failed, or too
+   * slow) leaves the in-sync set; acks=all writes wait for it at most this long.
+   */
+  "replica.lag.time.max.ms": number;
+  /** Whether a replica outside the in-sync set may become leader (losing acknowledged writes). */
+  "unclean.leader.election.enable": boolean;
 }
 
 export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
@@ -25,12 +32,14 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   "max.message.bytes": 1_048_588,
   "cleanup.policy": "delete",
   "min.insync.replicas": 1,
+  "replica.lag.time.max.ms": 30_000,
+  "unclean.leader.election.enable": false,
 };
 
 /** A SQLite row (where batches live) holds at most 2 MB: the ceiling for max.message.bytes. */
 export const MAX_MESSAGE_BYTES_CEILING = 2_000_000;
 
-type Rule = (value: unknown) => number | string;
+type Rule = (value: unknown) => number | string | boolean;
 
 const integerAtLeast = (key: string, min: number, max = Number.MAX_SAFE_INTEGER): Rule => (value) => {
   const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
@@ -51,6 +60,12 @@ const RULES: Record<keyof TopicConfig, Rule> = {
     return value;
   },
   "min.insync.replicas": integerAtLeast("min.insync.replicas", 1),
+  "replica.lag.time.max.ms": integerAtLeast("replica.lag.time.max.ms", 100, 3_600_000),
+  "unclean.leader.election.enable": (value) => {
+    if (value === true || value === "true") return true;
+    if (value === false || value === "false") return false;
+    throw new EdgelogError("INVALID_CONFIG", `unclean.leader.election.enable must be true or false, got ${JSON.stringify(value)}`);
+  },
 };
 
 /**

@@ -7,8 +7,18 @@
  * that recognises its retry commit together or not at all.
  */
 import { EdgelogError } from "../../protocol/errors";
+import type { BatchHeader } from "../../protocol/record-batch";
 import type { ProducerEntry } from "./producer-state";
 import type { AppendedBatch } from "./types";
+
+/** An idempotency key as stored, and as a leader ships it to followers. */
+export interface RequestKeyRow {
+  key: string;
+  digest: string;
+  result: string;
+  created_at: number;
+  last_offset: number;
+}
 
 export class IdempotenceStore {
   #sql: SqlStorage;
@@ -59,12 +69,63 @@ export class IdempotenceStore {
   /** Remembers what a request under `key` was answered. Call inside the append's transaction. */
   putRequestKey(key: string, digest: string | undefined, result: AppendedBatch[], now: number): void {
     this.#sql.exec(
-      "INSERT INTO request_keys (key, digest, result, created_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO request_keys (key, digest, result, created_at, last_offset) VALUES (?, ?, ?, ?, ?)",
       key,
       digest ?? "",
       JSON.stringify(result),
       now,
+      Math.max(-1, ...result.map((b) => b.lastOffset)),
     );
+  }
+
+  /** Keys whose answers' newest offset is in [from, to). */
+  keysBetween(from: number, to: number): RequestKeyRow[] {
+    return this.#sql
+      .exec<RequestKeyRow & Record<string, SqlStorageValue>>(
+        "SELECT key, digest, result, created_at, last_offset FROM request_keys WHERE last_offset >= ? AND last_offset < ?",
+        from,
+        to,
+      )
+      .toArray();
+  }
+
+  /** Stores keys a leader shipped. Call inside the replicated append's transaction. */
+  putKeys(rows: RequestKeyRow[]): void {
+    for (const r of rows) {
+      this.#sql.exec(
+        "INSERT OR REPLACE INTO request_keys (key, digest, result, created_at, last_offset) VALUES (?, ?, ?, ?, ?)",
+        r.key,
+        r.digest,
+        r.result,
+        r.created_at,
+        r.last_offset,
+      );
+    }
+  }
+
+  /**
+   * Rolls the state back to before a truncated suffix (`dropped`: the headers of the batches
+   * from `cut` on, in order): keys naming dropped offsets are forgotten, and each producer that
+   * wrote there returns to the sequence before its first dropped batch, so its retry of those
+   * batches is appended again rather than answered as a duplicate.
+   */
+  rollBack(dropped: BatchHeader[], cut: number): void {
+    this.#sql.exec("DELETE FROM request_keys WHERE last_offset >= ?", cut);
+    const first = new Map<number, BatchHeader>();
+    for (const h of dropped) if (h.producerId >= 0 && !first.has(h.producerId)) first.set(h.producerId, h);
+    for (const [producerId, header] of first) {
+      const entry = this.producer(producerId);
+      if (!entry) continue;
+      const recent = entry.recent.filter((r) => r[3] < cut);
+      if (recent.length === 0 && header.baseSequence === 0) {
+        // The producer (or this epoch of it) began in the dropped suffix: as if never seen.
+        this.#sql.exec("DELETE FROM producers WHERE producer_id = ?", producerId);
+        continue;
+      }
+      const epoch = recent.length > 0 ? entry.epoch : header.producerEpoch;
+      const lastSequence = recent.length > 0 ? recent[recent.length - 1][1] : header.baseSequence - 1;
+      this.#sql.exec("UPDATE producers SET epoch = ?, last_sequence = ?, recent = ? WHERE producer_id = ?", epoch, lastSequence, JSON.stringify(recent), producerId);
+    }
   }
 
   /** Forgets idempotency keys created before `before`, and producers idle since before `idleBefore`. */

@@ -7,11 +7,13 @@
  * SQLite when the object starts.
  */
 import { EdgelogError } from "../../protocol/errors";
-import { assignOffsets } from "../../protocol/record-batch";
+import { assignOffsets, readBatchHeader, type BatchHeader } from "../../protocol/record-batch";
 import type { TopicConfig } from "../controller/topic-config";
-import { IdempotenceStore } from "./idempotence-store";
+import { addMissingColumns } from "../storage/migrate";
+import { IdempotenceStore, type RequestKeyRow } from "./idempotence-store";
+import type { EpochEntry } from "./leader-epochs";
 import { advance, checkSequence, type ProducerEntry } from "./producer-state";
-import { SCHEMA } from "./schema";
+import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA } from "./schema";
 import type { AppendedBatch, AppendRequest, AppendResult, LogStatus, PartitionAssignment, ReadResult } from "./types";
 
 /** The most batches one read returns (bounds a read of tiny batches with no record limit). */
@@ -34,6 +36,8 @@ export class PartitionLog {
   startPosition = 0;
   endPosition = 0;
   #lastTimeIndex = -1;
+  /** Cached MAX(epoch) of leader_epochs; null when it must be read again. */
+  #lastEpoch: number | null = null;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -44,9 +48,15 @@ export class PartitionLog {
     const made = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
     if (made) {
       // Tables and indexes a newer version declares reach objects made by an older one.
-      this.#sql.exec(SCHEMA);
+      this.#migrate();
       this.#load();
     }
+  }
+
+  #migrate(): void {
+    this.#sql.exec(SCHEMA);
+    for (const [table, columns] of Object.entries(ADDED_COLUMNS)) addMissingColumns(this.#sql, table, columns);
+    this.#sql.exec(LATE_INDEXES);
   }
 
   /** Rebuilds the in-memory numbers from SQLite (after a restart, reset or eviction). */
@@ -69,8 +79,19 @@ export class PartitionLog {
     this.logEndOffset = last ? last.last_offset + 1 : emptyStart;
     this.endPosition = last ? last.position + last.size : emptyPosition;
     this.#lastTimeIndex = last ? last.time_index : -1;
-    // One replica: everything appended is committed. Replication will keep its own watermark.
-    this.highWatermark = this.logEndOffset;
+    // A leader alone in its in-sync set commits what it appends; otherwise the watermark is the
+    // one last recorded (the leader recomputes it as followers report, a follower learns it).
+    const alone = this.assignment !== null && this.isLeader && this.assignment.isr.length === 1;
+    const recorded = Number(meta.get("high_watermark") ?? this.logStartOffset);
+    this.highWatermark = alone ? this.logEndOffset : Math.max(this.logStartOffset, Math.min(recorded, this.logEndOffset));
+    // Logs made before epochs were remembered were written under epoch 0 by their only replica.
+    if (this.logEndOffset > this.logStartOffset && this.epochs().length === 0) this.#putEpoch(0, this.logStartOffset);
+  }
+
+  /** Whether this replica is its partition's leader (as far as it knows). */
+  get isLeader(): boolean {
+    const a = this.owner;
+    return (a.leader ?? a.replica) === a.replica;
   }
 
   /** The assignment, or UNKNOWN_TOPIC_OR_PARTITION for an object no topic owns (or a deleted one). */
@@ -84,9 +105,52 @@ export class PartitionLog {
     if (this.assignment && this.assignment.topicId !== assignment.topicId) {
       throw new EdgelogError("UNKNOWN_SERVER_ERROR", `partition object already belongs to topic id ${this.assignment.topicId}`);
     }
-    if (!this.assignment) this.#sql.exec(SCHEMA);
+    if (!this.assignment) this.#migrate();
     this.#putMeta("assignment", JSON.stringify(assignment));
     this.#load();
+  }
+
+  /** Records a new leadership (leader, epoch, in-sync set) the replica accepted; see leadership.ts. */
+  lead(change: Pick<PartitionAssignment, "leader" | "leaderEpoch" | "isr">): void {
+    const next = { ...this.owner, ...change };
+    this.#storage.transactionSync(() => {
+      this.#putMeta("assignment", JSON.stringify(next));
+      // A new leader's epoch starts at its log end: what it appends from now on is of this epoch.
+      if (next.leader === next.replica && change.leaderEpoch > this.lastEpoch) this.#putEpoch(change.leaderEpoch, this.logEndOffset);
+    });
+    this.assignment = next;
+    if (this.isLeader && next.isr.length === 1) this.setHighWatermark(this.logEndOffset);
+  }
+
+  /** The epoch entries of the log, ascending (see leader-epochs.ts). */
+  epochs(): EpochEntry[] {
+    return this.#sql
+      .exec<{ epoch: number; start_offset: number }>("SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch")
+      .toArray()
+      .map((r) => ({ epoch: r.epoch, startOffset: r.start_offset }));
+  }
+
+  /** The newest epoch the log holds batches of (or was led in), -1 for none. */
+  get lastEpoch(): number {
+    if (this.#lastEpoch === null) this.#lastEpoch = this.#sql.exec<{ e: number | null }>("SELECT MAX(epoch) AS e FROM leader_epochs").one().e ?? -1;
+    return this.#lastEpoch;
+  }
+
+  #putEpoch(epoch: number, startOffset: number): void {
+    this.#sql.exec("INSERT OR REPLACE INTO leader_epochs (epoch, start_offset) VALUES (?, ?)", epoch, startOffset);
+    this.#lastEpoch = null;
+  }
+
+  /**
+   * Moves the high watermark (never backwards, never past the log end) and records it, so a
+   * restarted replica does not serve past what was committed. Answers whether it moved.
+   */
+  setHighWatermark(offset: number): boolean {
+    const next = Math.min(offset, this.logEndOffset);
+    if (next <= this.highWatermark) return false;
+    this.highWatermark = next;
+    this.#putMeta("high_watermark", String(next));
+    return true;
   }
 
   /** Forgets everything in memory, after the object's storage was wiped (topic deleted). */
@@ -95,6 +159,7 @@ export class PartitionLog {
     this.logStartOffset = this.logEndOffset = this.highWatermark = 0;
     this.startPosition = this.endPosition = 0;
     this.#lastTimeIndex = -1;
+    this.#lastEpoch = null;
   }
 
   /** Replaces the topic config unless it is older than the one held; answers whether it did. */
@@ -160,6 +225,8 @@ export class PartitionLog {
     let position = this.endPosition;
     let timeIndex = this.#lastTimeIndex;
     this.#storage.transactionSync(() => {
+      // The first batch of an epoch marks where the epoch starts (what truncation compares).
+      if (nextOffset > this.logEndOffset && leaderEpoch > this.lastEpoch) this.#putEpoch(leaderEpoch, this.logEndOffset);
       request.batches.forEach(({ header, bytes }, i) => {
         const step = plan[i];
         if (step.duplicate) return;
@@ -185,11 +252,13 @@ export class PartitionLog {
         const result = plan.map(({ baseOffset, lastOffset, duplicate }) => ({ baseOffset, lastOffset, duplicate }));
         this.#idempotence.putRequestKey(request.idempotencyKey, request.digest, result, now);
       }
+      if (isr.length === 1) this.#putMeta("high_watermark", String(nextOffset));
     });
     this.logEndOffset = nextOffset;
     this.endPosition = position;
     this.#lastTimeIndex = timeIndex;
-    this.highWatermark = this.logEndOffset;
+    // Alone in the in-sync set, the leader commits at once; otherwise followers move the watermark.
+    if (isr.length === 1) this.highWatermark = this.logEndOffset;
     return {
       batches: plan.map(({ baseOffset, lastOffset, duplicate }) => ({ baseOffset, lastOffset, duplicate })),
       logStartOffset: this.logStartOffset,
@@ -224,17 +293,32 @@ export class PartitionLog {
    */
   read(offset: number, maxBytes: number, maxRecords: number): ReadResult {
     this.checkOffset(offset);
+    return this.#readBelow(this.highWatermark, offset, maxBytes, maxRecords);
+  }
+
+  /**
+   * What the leader ships to a follower: whole batches from `offset` (a batch boundary: the
+   * follower's log end) up to the log end, committed or not, at most about `maxBytes`.
+   */
+  readForFollower(offset: number, maxBytes: number): ReadResult {
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new EdgelogError("OFFSET_OUT_OF_RANGE", `follower offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}]`);
+    }
+    return this.#readBelow(this.logEndOffset, offset, maxBytes, MAX_BATCHES_PER_READ);
+  }
+
+  #readBelow(limit: number, offset: number, maxBytes: number, maxRecords: number): ReadResult {
     const chunks: ArrayBuffer[] = [];
     let bytes = 0;
     let nextOffset = offset;
-    if (offset < this.highWatermark) {
+    if (offset < limit) {
       const start = this.#sql
         .exec<{ base_offset: number }>("SELECT base_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1", offset)
         .toArray()[0];
       const cursor = this.#sql.exec<{ last_offset: number; size: number; data: ArrayBuffer }>(
         "SELECT last_offset, size, data FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT ?",
         start ? start.base_offset : this.logStartOffset,
-        this.highWatermark,
+        limit,
         Math.min(Math.max(1, maxRecords), MAX_BATCHES_PER_READ),
       );
       let records = 0;
@@ -256,6 +340,119 @@ export class PartitionLog {
     return { data, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset, nextOffset };
   }
 
+  /** Idempotency keys whose answers name offsets in [from, to), to ship with those batches. */
+  requestKeysBetween(from: number, to: number): RequestKeyRow[] {
+    return this.#idempotence.keysBetween(from, to);
+  }
+
+  /**
+   * A follower appends batches the leader shipped, at the offsets the leader gave them: they
+   * must start at this log's end. Producer state is advanced from the batch headers, the
+   * leader's idempotency keys are stored, and epochs are recorded, all in one transaction, so
+   * a follower that becomes leader recognises retries just as the old leader would have.
+   */
+  appendReplicated(data: Uint8Array, keys: RequestKeyRow[], now: number): void {
+    const batches: { header: BatchHeader; bytes: Uint8Array }[] = [];
+    let expected = this.logEndOffset;
+    for (let at = 0; at < data.byteLength; ) {
+      const header = readBatchHeader(data, at, { checkCrc: true });
+      if (header.baseOffset !== expected) {
+        throw new EdgelogError("OFFSET_OUT_OF_RANGE", `replicated batch starts at ${header.baseOffset}, this replica's log ends at ${expected}`);
+      }
+      batches.push({ header, bytes: data.subarray(at, at + header.size) });
+      expected = header.baseOffset + header.lastOffsetDelta + 1;
+      at += header.size;
+    }
+    let position = this.endPosition;
+    let timeIndex = this.#lastTimeIndex;
+    let lastEpoch = this.lastEpoch;
+    this.#storage.transactionSync(() => {
+      const producers = new Map<number, ProducerEntry | undefined>();
+      for (const { header, bytes } of batches) {
+        const lastOffset = header.baseOffset + header.lastOffsetDelta;
+        if (header.partitionLeaderEpoch > lastEpoch) {
+          this.#putEpoch(header.partitionLeaderEpoch, header.baseOffset);
+          lastEpoch = header.partitionLeaderEpoch;
+        }
+        timeIndex = Math.max(timeIndex, header.maxTimestamp);
+        this.#sql.exec(
+          "INSERT INTO batches (base_offset, last_offset, position, size, max_timestamp, time_index, leader_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          header.baseOffset,
+          lastOffset,
+          position,
+          bytes.byteLength,
+          header.maxTimestamp,
+          timeIndex,
+          header.partitionLeaderEpoch,
+          bytes,
+        );
+        position += bytes.byteLength;
+        if (header.producerId >= 0) {
+          const entry = producers.has(header.producerId) ? producers.get(header.producerId) : this.#idempotence.producer(header.producerId);
+          producers.set(header.producerId, advance(entry, header, header.baseOffset, lastOffset));
+        }
+      }
+      this.#idempotence.putProducers(producers, now);
+      this.#idempotence.putKeys(keys);
+    });
+    this.logEndOffset = expected;
+    this.endPosition = position;
+    this.#lastTimeIndex = timeIndex;
+  }
+
+  /**
+   * Drops every batch from `offset` on (a divergent suffix, KIP-101), with the epochs, producer
+   * state and idempotency keys that belong to it. A batch straddling `offset` goes too.
+   */
+  truncateTo(offset: number): void {
+    if (offset >= this.logEndOffset) return;
+    const straddling = this.#sql
+      .exec<{ base_offset: number; position: number }>("SELECT base_offset, position FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1", offset)
+      .toArray()[0];
+    const cut = straddling && straddling.base_offset < offset && this.#sql.exec("SELECT 1 FROM batches WHERE base_offset = ? AND last_offset >= ?", straddling.base_offset, offset).toArray().length > 0
+      ? straddling.base_offset
+      : offset;
+    const cutRow = this.#sql.exec<{ position: number }>("SELECT position FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", cut).toArray()[0];
+    if (!cutRow) return;
+    // Headers of the dropped batches (the first 61 bytes of each), for the producer state to roll back.
+    const dropped: BatchHeader[] = [];
+    for (const row of this.#sql.exec<{ head: ArrayBuffer }>("SELECT substr(data, 1, 61) AS head FROM batches WHERE base_offset >= ? ORDER BY base_offset", cut)) {
+      dropped.push(readBatchHeader(new Uint8Array(row.head), 0, { checkCrc: false, headerOnly: true }));
+    }
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM batches WHERE base_offset >= ?", cut);
+      this.#sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ? AND start_offset > ?", cut, this.logStartOffset);
+      this.#lastEpoch = null;
+      this.#idempotence.rollBack(dropped, cut);
+      if (this.highWatermark > cut) this.#putMeta("high_watermark", String(cut));
+    });
+    this.logEndOffset = cut;
+    this.endPosition = cutRow.position;
+    this.highWatermark = Math.min(this.highWatermark, cut);
+    const last = this.#sql.exec<{ time_index: number }>("SELECT time_index FROM batches ORDER BY base_offset DESC LIMIT 1").toArray()[0];
+    this.#lastTimeIndex = last ? last.time_index : -1;
+  }
+
+  /**
+   * Empties the log and starts it again at `offset` (a follower so far behind that the leader's
+   * retention removed what it needs next): it then fetches everything from there.
+   */
+  resetTo(offset: number, position: number): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM batches");
+      this.#sql.exec("DELETE FROM leader_epochs");
+      this.#lastEpoch = null;
+      this.#sql.exec("DELETE FROM producers");
+      this.#sql.exec("DELETE FROM request_keys");
+      this.#putMeta("log_start_offset", String(offset));
+      this.#putMeta("start_position", String(position));
+      this.#putMeta("high_watermark", String(offset));
+    });
+    this.logStartOffset = this.logEndOffset = this.highWatermark = offset;
+    this.startPosition = this.endPosition = position;
+    this.#lastTimeIndex = -1;
+  }
+
   /**
    * The first batch below the high watermark whose running max timestamp reaches `timestamp`
    * (Kafka's time-index lookup); the caller finds the record within it. Null when none.
@@ -273,13 +470,16 @@ export class PartitionLog {
   }
 
   status(): LogStatus {
-    const { leaderEpoch } = this.owner;
+    const { leaderEpoch, replica, leader } = this.owner;
     return {
       logStartOffset: this.logStartOffset,
       highWatermark: this.highWatermark,
       logEndOffset: this.logEndOffset,
       sizeBytes: this.endPosition - this.startPosition,
       leaderEpoch,
+      replica,
+      leader: leader ?? replica,
+      isLeader: this.isLeader,
     };
   }
 

@@ -21,7 +21,8 @@
  * Otherwise it starts in push mode (records as they come, at least its first 1,000 without
  * sending anything). As workerd cannot see a slow reader's backlog, a push-mode socket
  * that was sent more than PUSH_BOUND (1,000 records and 8 MiB) since its last ack is closed with
- * code 4008 and the offset to resume from, never silently dropped. Close codes are CLOSE below;
+ * code 4008 and the offset to resume from, never silently dropped. Pushes never pass the high
+ * watermark: with replicas, a record is pushed once every in-sync replica has it. Close codes are CLOSE below;
  * each close reason is JSON {"code", "resumeOffset"}.
  */
 import { EdgelogError } from "../../protocol/errors";
@@ -35,6 +36,8 @@ export const CLOSE = {
   topicDeleted: 4004,
   /** Retention removed the subscriber's offset: resume from the log start offset. */
   offsetOutOfRange: 4016,
+  /** Leadership moved to another replica: reconnect (through the worker) from resumeOffset. */
+  notLeader: 4006,
 } as const;
 
 /** What a push-mode socket may be sent without acking: both must be exceeded to close it. */
@@ -128,6 +131,18 @@ export class Push {
     for (const ws of this.#ctx.getWebSockets()) {
       try {
         ws.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+  }
+
+  /** This replica stopped leading: every subscriber reconnects, each from its own next offset. */
+  moveAll(): void {
+    for (const ws of this.#ctx.getWebSockets()) {
+      const state = ws.deserializeAttachment() as SocketState | null;
+      try {
+        ws.close(CLOSE.notLeader, reason("NOT_LEADER_OR_FOLLOWER", state?.offset ?? 0));
       } catch {
         // already closing
       }

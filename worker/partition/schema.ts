@@ -11,7 +11,10 @@
  * producers   idempotent producer state: epoch, last sequence, and the last five batches'
  *             sequence ranges with their offsets, to answer a retried batch with its original
  *             offsets (Kafka keeps five too).
- * request_keys  idempotency keys of plain-HTTP producers, with the offsets they were given.
+ * request_keys  idempotency keys of plain-HTTP producers, with the offsets they were given;
+ *             `last_offset` (the newest offset the answer names) ships them to followers with
+ *             their batches and drops them with a truncated suffix.
+ * leader_epochs  where each leader epoch's batches start (see leader-epochs.ts).
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (
@@ -41,4 +44,13 @@ CREATE TABLE IF NOT EXISTS request_keys (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
+CREATE TABLE IF NOT EXISTS leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
+`;
+
+/** Columns added after the first version, with their defaults for rows made before them. */
+export const ADDED_COLUMNS = { request_keys: { last_offset: "INTEGER NOT NULL DEFAULT -1" } } as const;
+
+/** Indexes over added columns: made once those columns exist. */
+export const LATE_INDEXES = `
+CREATE INDEX IF NOT EXISTS request_keys_by_offset ON request_keys (last_offset);
 `;

@@ -12,6 +12,8 @@ export interface PartitionAssignment {
   partition: number;
   replica: number;
   replicas: number[];
+  /** The leader replica for `leaderEpoch` (objects made before replication lack it: their own id). */
+  leader?: number;
   isr: number[];
   leaderEpoch: number;
   config: TopicConfig;
@@ -30,6 +32,8 @@ export interface CheckedBatch {
 export interface AppendRequest {
   batches: CheckedBatch[];
   acks: Acks;
+  /** The leader epoch the worker routed by; a replica at another epoch refuses (see leadership.ts). */
+  leaderEpoch?: number;
   /** A plain-HTTP producer's idempotency key, and a digest of what it sent under it. */
   idempotencyKey?: string;
   digest?: string;
@@ -49,6 +53,8 @@ export interface AppendResult {
 }
 
 export interface FetchRequest {
+  /** As in AppendRequest; reads from a follower (KIP-392) carry it too. */
+  leaderEpoch?: number;
   offset: number;
   maxBytes: number;
   maxRecords: number;
@@ -73,4 +79,36 @@ export interface LogStatus {
   logEndOffset: number;
   sizeBytes: number;
   leaderEpoch: number;
+  /** This replica's id, the leader it knows, and whether it is that leader. */
+  replica: number;
+  leader: number;
+  isLeader: boolean;
+}
+
+/** What a leader sends a follower when it first reaches it (or after a refusal): see follow(). */
+export interface FollowRequest {
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  /** The leader's epoch entries and log end, for the follower to find where it diverges. */
+  epochs: { epoch: number; startOffset: number }[];
+  logEndOffset: number;
+  logStartOffset: number;
+  startPosition: number;
+}
+
+/** Batches (and the idempotency keys naming them) shipped from the leader to a follower. */
+export interface ReplicateRequest {
+  leader: number;
+  leaderEpoch: number;
+  /** The follower's log end the leader expects: the first batch's base offset. */
+  fromOffset: number;
+  data: Uint8Array;
+  keys: { key: string; digest: string; result: string; created_at: number; last_offset: number }[];
+  highWatermark: number;
+}
+
+/** A follower's answer: its log end after the call (the next offset it needs). */
+export interface FollowerPosition {
+  logEndOffset: number;
 }

@@ -21,7 +21,7 @@ import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
 import { acksParam, readBody } from "../http/params";
 import { appendTo, readFrom } from "../partition-client";
-import { fetchParams, partitionParam } from "./fetch-params";
+import { fetchParams, partitionParam, readReplica } from "./fetch-params";
 
 export const RECORD_BATCH_MEDIA_TYPE = "application/vnd.kafka.record-batch.v2";
 
@@ -70,13 +70,14 @@ batches.get("/v1/topics/:topic/partitions/:partition/batches", async (c) => {
   // Binary fetches are bounded by bytes, as Kafka's are; maxRecords only when asked for.
   const request = fetchParams((name) => c.req.query(name), { defaultMaxRecords: Number.MAX_SAFE_INTEGER });
   return withTopic(c.env, c.req.param("topic"), async (topic) => {
-    const result = await readFrom(c.env, topic, partition, request);
+    const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, c.req.query("region"), c.req.raw));
     return new Response(result.data as Uint8Array<ArrayBuffer>, {
       headers: {
         "content-type": RECORD_BATCH_MEDIA_TYPE,
         "edgelog-high-watermark": String(result.highWatermark),
         "edgelog-log-start-offset": String(result.logStartOffset),
         "edgelog-next-offset": String(result.nextOffset),
+        "edgelog-replica": String(result.replica),
       },
     });
   });

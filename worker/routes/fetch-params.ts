@@ -5,8 +5,14 @@
  *   maxBytes    at most about this many bytes (the first batch is always whole)
  *   maxWaitMs   long-poll: wait up to this long for data at the offset (default 0: answer at once)
  *   minBytes    long-poll: wait until at least this many bytes are there (default 1)
+ *   region      read from the replica in this region (a locationHint), or "nearest" to the reader
+ *               (by request.cf.continent); default: the leader. A follower serves only what is below
+ *               its own high watermark, and the leader answers what it cannot (KIP-392).
  */
 import { EdgelogError } from "../../protocol/errors";
+import { preferredReplica, regionsOf } from "../controller/placement";
+import type { TopicMetadata } from "../controller/registry";
+import type { Env } from "../env";
 import { LIMITS } from "../http/limits";
 import { intParam } from "../http/params";
 import type { FetchRequest } from "../partition/types";
@@ -31,4 +37,17 @@ export function offsetParam(raw: string | undefined): number {
 /** A partition number from the path. */
 export function partitionParam(raw: string): number {
   return intParam(raw, "partition", { min: 0, max: 1_000_000 });
+}
+
+/** The replica a fetch prefers (see `region` above), or undefined for the leader. */
+export function readReplica(env: Env, topic: TopicMetadata, partition: number, region: string | undefined, request: Request): number | undefined {
+  if (region === undefined) return undefined;
+  const regions = regionsOf(env);
+  if (region !== "nearest" && !regions.includes(region)) {
+    throw new EdgelogError("INVALID_REQUEST", `region must be "nearest" or one of ${regions.join(", ")}, got ${JSON.stringify(region)}`);
+  }
+  const p = topic.partitions[partition];
+  if (!p) return undefined;
+  const continent = (request as Request & { cf?: { continent?: string } }).cf?.continent;
+  return preferredReplica(regions, p.replicas, region, continent) ?? undefined;
 }

@@ -83,6 +83,8 @@ export const openapiDocument = {
           "max.message.bytes": { type: "integer", minimum: 0, maximum: 2000000, default: 1048588 },
           "cleanup.policy": { const: "delete", default: "delete" },
           "min.insync.replicas": { type: "integer", minimum: 1, default: 1 },
+          "replica.lag.time.max.ms": { type: "integer", minimum: 100, maximum: 3600000, default: 30000 },
+          "unclean.leader.election.enable": { type: "boolean", default: false },
         },
       },
       TopicDescription: {
@@ -303,6 +305,14 @@ export const openapiDocument = {
         summary: "List offsets: earliest, latest, or the first at or after a timestamp",
         parameters: [{ name: "timestamp", in: "query", schema: { oneOf: [{ enum: ["earliest", "latest"] }, { type: "integer", minimum: 0 }] } }],
         responses: { "200": { description: "The offset (null when no record is that new)" }, ...errorResponses },
+      },
+    },
+    "/v1/admin/faults": {
+      post: {
+        summary: "Fault injection (tests only): make a replica unreachable, slow, or crash mid-append",
+        description:
+          "Exists only when the worker runs with EDGELOG_FAULT_INJECTION=on (the test configuration); otherwise 404 UNSUPPORTED_VERSION, like any unknown route. Body: {topic, partition, replica, fault: unreachable | slow | crash-mid-append | none, delayMs? (slow only)}.",
+        responses: { "200": { description: "The fault now in force" }, ...errorResponses },
       },
     },
     "/v1/producers": {

@@ -19,7 +19,7 @@ import { readFrom } from "../partition-client";
 import { jsonRecordsFrom } from "../../protocol/json-record";
 import { produceJson } from "../produce/json-produce";
 import { parseJsonRecords } from "../produce/json-records";
-import { fetchParams, partitionParam } from "./fetch-params";
+import { fetchParams, partitionParam, readReplica } from "./fetch-params";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -48,7 +48,7 @@ records.get("/v1/topics/:topic/partitions/:partition/records", async (c) => {
   const partition = partitionParam(c.req.param("partition"));
   const request = fetchParams((name) => c.req.query(name));
   return withTopic(c.env, c.req.param("topic"), async (topic) => {
-    const result = await readFrom(c.env, topic, partition, request);
+    const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, c.req.query("region"), c.req.raw));
     const out = await jsonRecordsFrom(result.data, request.offset, { maxRecords: request.maxRecords, maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes });
     const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
     return c.json({
@@ -58,6 +58,7 @@ records.get("/v1/topics/:topic/partitions/:partition/records", async (c) => {
       nextOffset,
       highWatermark: result.highWatermark,
       logStartOffset: result.logStartOffset,
+      replica: result.replica,
     });
   });
 });

@@ -5,13 +5,14 @@
  *       (Upgrade: websocket)
  *
  * The worker validates and forwards the upgrade to the partition's leader object, which accepts
- * the socket with the hibernation API and becomes its server.
+ * the socket with the hibernation API and becomes its server. When leadership moves, the old
+ * leader closes its sockets with 4006 and the offset to resume from; reconnecting reaches the new one.
  */
 import { Hono } from "hono";
 import { EdgelogError } from "../../protocol/errors";
 import { withTopic } from "../cluster";
 import type { Env } from "../env";
-import { leaderOf } from "../partition-client";
+import { subscribeTo } from "../partition-client";
 import { offsetParam, partitionParam } from "./fetch-params";
 
 export const subscribe = new Hono<{ Bindings: Env }>();
@@ -31,6 +32,6 @@ subscribe.get("/v1/topics/:topic/partitions/:partition/subscribe", async (c) => 
     url.searchParams.set("offset", String(offset));
     url.searchParams.set("format", format);
     url.searchParams.set("mode", mode);
-    return leaderOf(c.env, topic, partition).fetch(new Request(url, { headers: c.req.raw.headers }));
+    return subscribeTo(c.env, topic, partition, url, c.req.raw.headers);
   });
 });

@@ -10,7 +10,7 @@
  *   PATCH  /v1/topics/{topic}/config           {"config": {...}}  changes settings
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../../protocol/errors";
+import { ERROR_CODES, EdgelogError } from "../../protocol/errors";
 import { controller, forgetTopic, rememberTopic } from "../cluster";
 import { regionsOf } from "../controller/placement";
 import type { TopicMetadata } from "../controller/registry";
@@ -22,12 +22,18 @@ import { statusOf } from "../partition-client";
 
 export const topics = new Hono<{ Bindings: Env }>();
 
-/** The description of a topic: metadata from the controller, offsets from each partition's leader. */
+/**
+ * The description of a topic: metadata from the controller, offsets from each partition's leader
+ * (null for a partition whose leader cannot answer now: the description is still given).
+ */
 async function describe(env: Env, topic: TopicMetadata) {
   const regions = regionsOf(env);
   const partitions = await Promise.all(
     topic.partitions.map(async (p) => {
-      const status = await statusOf(env, topic, p.partition);
+      const status = await statusOf(env, topic, p.partition).catch((err) => {
+        if (topic.replicationFactor === 1 || !(err instanceof EdgelogError) || !ERROR_CODES[err.code].retriable) throw err;
+        return { logStartOffset: null, highWatermark: null, sizeBytes: null };
+      });
       return {
         partition: p.partition,
         leader: p.leader,

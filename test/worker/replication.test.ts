@@ -1,0 +1,272 @@
+/**
+ * Replication across regions and leader failover, with a replication factor of 3, against the
+ * real objects (every replica is its own Durable Object; faults come from the test-only switch).
+ *
+ * Guarantees stated here:
+ *   - placement: one replica per region, all in sync at epoch 0; RF above the regions is refused;
+ *   - acks=all is answered once every in-sync replica has the records, and consumers (of the
+ *     leader or of a follower) never see past the high watermark;
+ *   - a follower down leaves the in-sync set and writes go on while min.insync.replicas holds,
+ *     and stop with NOT_ENOUGH_REPLICAS when it does not; it catches up and rejoins when back;
+ *   - a leader down is replaced by the in-sync follower with the longest log at a higher epoch,
+ *     losing no acknowledged record; the old leader is fenced, truncates its divergent suffix
+ *     and becomes a follower.
+ */
+import { createExecutionContext, env } from "cloudflare:test";
+import { describe as suite, expect, it } from "vitest";
+import { readBatchHeader } from "../../protocol/record-batch";
+import { createApp } from "../../worker/app";
+import { api, BASE, expectError, uniqueTopic } from "./helpers";
+import {
+  appendOk,
+  batchOf,
+  createReplicated,
+  describe,
+  eventually,
+  fault,
+  initProducer,
+  postBatch,
+  regionOf,
+  replica,
+  storedValues,
+  valuesOf,
+} from "./replication-helpers";
+
+/** Short lag bound so a failed follower leaves the in-sync set quickly in tests. */
+const FAST = { "replica.lag.time.max.ms": 300 };
+
+suite("placement", () => {
+  it("places each partition's replicas in distinct regions, all in sync at epoch 0, and describes where each lives", async () => {
+    const name = uniqueTopic("place");
+    const created = await createReplicated(name, 3, {}, 4);
+    for (const p of created.partitions) {
+      expect(p.replicas).toHaveLength(3);
+      expect(new Set(p.regions).size).toBe(3);
+      expect(p.regions).toEqual(p.replicas.map(regionOf));
+      expect(p.isr).toEqual(p.replicas);
+      expect(p.leader).toBe(p.replicas[0]);
+      expect(p.leaderEpoch).toBe(0);
+    }
+    // Leaders are spread: four partitions do not all lead from one region.
+    expect(new Set(created.partitions.map((p) => p.leader)).size).toBe(4);
+  });
+
+  it("every replica object knows the topic, its leader and the in-sync set from the start", async () => {
+    const name = uniqueTopic("told");
+    const t = await createReplicated(name, 3);
+    for (const r of t.partitions[0].replicas) {
+      const status = await replica(t.topicId, r).status();
+      expect(status).toMatchObject({ ok: true, value: { replica: r, leader: t.partitions[0].leader, leaderEpoch: 0, isLeader: r === t.partitions[0].leader } });
+    }
+  });
+});
+
+suite("acks and the high watermark", () => {
+  it("acks=all answers once every in-sync replica has the records: each replica then stores them all", async () => {
+    const name = uniqueTopic("acks-all");
+    const t = await createReplicated(name, 3, { "min.insync.replicas": 2 });
+    for (let i = 0; i < 5; i++) {
+      const a = await appendOk(name, await batchOf([`a${i}`, `b${i}`]), "all");
+      expect(a.highWatermark).toBe(a.lastOffset + 1);
+    }
+    const expected = Array.from({ length: 5 }, (_, i) => [`a${i}`, `b${i}`]).flat();
+    for (const r of t.partitions[0].replicas) {
+      // Straight from each object's storage, not through the leader.
+      expect((await replica(t.topicId, r).status()).ok).toBe(true);
+      expect(await eventually(`replica ${r}`, () => storedValues(t.topicId, r), (v) => v.length === 10)).toEqual(expected);
+    }
+  });
+
+  it("a consumer may read from a follower near it (KIP-392), which serves what is below its own high watermark", async () => {
+    const name = uniqueTopic("nearest");
+    const t = await createReplicated(name, 3);
+    const follower = t.partitions[0].replicas[2];
+    await appendOk(name, await batchOf(["x", "y", "z"]), "all");
+    const read = await eventually("follower read", () => valuesOf(name, regionOf(follower)), (r) => r.values.length === 3);
+    expect(read).toEqual({ values: ["x", "y", "z"], highWatermark: 3, replica: follower });
+    // A region with no replica falls back to the leader; an unknown region is refused.
+    const other = ["wnam", "enam", "weur", "eeur", "apac", "oc"].find((r) => !t.partitions[0].regions.includes(r))!;
+    expect((await valuesOf(name, other)).replica).toBe(t.partitions[0].leader);
+    await expectError(await api(`/v1/topics/${name}/partitions/0/records?region=mars`), 400, "INVALID_REQUEST");
+  });
+
+  it("a follower asked for an offset past its high watermark leaves the answer to the leader: nothing past the leader's watermark is ever shown", async () => {
+    const name = uniqueTopic("fhw");
+    const t = await createReplicated(name, 3, FAST);
+    const [leader, f1, f2] = t.partitions[0].replicas;
+    await appendOk(name, await batchOf(["one"]), "all");
+    // Slow followers: an acks=1 write is on the leader only for a while.
+    await fault(name, f1, "slow", 400);
+    await fault(name, f2, "slow", 400);
+    await appendOk(name, await batchOf(["two"]), "1");
+    const fromFollower = await valuesOf(name, regionOf(f1));
+    const fromLeader = await valuesOf(name);
+    for (const read of [fromFollower, fromLeader]) {
+      expect(read.values.length).toBe(read.highWatermark);
+      expect(read.values.slice(0, 1)).toEqual(["one"]);
+    }
+    expect(fromLeader.replica).toBe(leader);
+    await fault(name, f1, "none");
+    await fault(name, f2, "none");
+    expect((await eventually("committed", () => valuesOf(name), (r) => r.values.length === 2)).values).toEqual(["one", "two"]);
+  });
+});
+
+suite("a follower down", () => {
+  it("leaves the in-sync set; writes go on while min.insync.replicas holds, stop with NOT_ENOUGH_REPLICAS when not; back, it catches up and rejoins", async () => {
+    const name = uniqueTopic("follower-down");
+    const t = await createReplicated(name, 3, { "min.insync.replicas": 2, ...FAST });
+    const [leader, f1, f2] = t.partitions[0].replicas;
+    await appendOk(name, await batchOf(["before"]), "all");
+
+    await fault(name, f1, "unreachable");
+    // Waits for the follower to be dropped (about replica.lag.time.max.ms), then succeeds.
+    await appendOk(name, await batchOf(["one-down"]), "all");
+    expect((await describe(name)).partitions[0].isr).toEqual([leader, f2]);
+
+    await fault(name, f2, "unreachable");
+    // The in-sync set shrinks below min.insync.replicas while this write waits: its outcome is unknown.
+    const after = await postBatch(name, await batchOf(["two-down"]), "all");
+    expect(after.status).toBe(503);
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe("NOT_ENOUGH_REPLICAS_AFTER_APPEND");
+    expect((await describe(name)).partitions[0].isr).toEqual([leader]);
+    // Now refused up front, and nothing is stored.
+    const before = (await valuesOf(name)).highWatermark;
+    const refused = await expectError(await postBatch(name, await batchOf(["refused"]), "all"), 503, "NOT_ENOUGH_REPLICAS");
+    expect(refused.retriable).toBe(true);
+    expect((await replica(t.topicId, leader).status())).toMatchObject({ ok: true, value: { logEndOffset: before } });
+    // acks=1 is still taken.
+    await appendOk(name, await batchOf(["acks-one"]), "1");
+
+    await fault(name, f1, "none");
+    await fault(name, f2, "none");
+    await eventually("in-sync set restored", () => describe(name), (d) => d.partitions[0].isr.length === 3);
+    const leaderValues = (await valuesOf(name)).values;
+    expect(leaderValues).toEqual(["before", "one-down", "two-down", "acks-one"]);
+    for (const r of [f1, f2]) expect(await eventually(`replica ${r} caught up`, () => storedValues(t.topicId, r), (v) => v.length === 4)).toEqual(leaderValues);
+    await appendOk(name, await batchOf(["after"]), "all");
+  });
+});
+
+suite("leader failover", () => {
+  it("elects the in-sync follower with the longest log at a higher epoch; no acknowledged record is lost and the idempotent retry is not duplicated", async () => {
+    const name = uniqueTopic("failover");
+    const t = await createReplicated(name, 3, { "min.insync.replicas": 2, ...FAST });
+    const [oldLeader] = t.partitions[0].replicas;
+    const producer = await initProducer();
+    let sequence = 0;
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const values = [`r${i}a`, `r${i}b`];
+      await appendOk(name, await batchOf(values, producer, sequence), "all");
+      sequence += values.length;
+      acked.push(...values);
+    }
+    await fault(name, oldLeader, "unreachable");
+    for (let i = 5; i < 10; i++) {
+      const values = [`r${i}a`, `r${i}b`];
+      await appendOk(name, await batchOf(values, producer, sequence), "all");
+      sequence += values.length;
+      acked.push(...values);
+    }
+    const after = (await describe(name)).partitions[0];
+    expect(after.leader).not.toBe(oldLeader);
+    expect(after.leaderEpoch).toBe(1);
+    expect(after.isr).not.toContain(oldLeader);
+    expect((await valuesOf(name)).values).toEqual(acked);
+
+    // The old leader returns: fenced, it follows the new leader, catches up and rejoins.
+    await fault(name, oldLeader, "none");
+    await eventually("old leader rejoined", () => describe(name), (d) => d.partitions[0].isr.length === 3);
+    expect(await replica(t.topicId, oldLeader).status()).toMatchObject({ ok: true, value: { isLeader: false, leader: after.leader, leaderEpoch: 1 } });
+    expect(await eventually("old leader's log", () => storedValues(t.topicId, oldLeader), (v) => v.length === acked.length)).toEqual(acked);
+  });
+
+  it("a stale leader is fenced: it refuses appends for its old epoch, and followers refuse its batches", async () => {
+    const name = uniqueTopic("fenced");
+    const t = await createReplicated(name, 3, FAST);
+    const [oldLeader, f1] = t.partitions[0].replicas;
+    const producer = await initProducer();
+    await appendOk(name, await batchOf(["a"], producer, 0), "all");
+    await fault(name, oldLeader, "unreachable");
+    // Idempotent, so the worker may resend it to the new leader.
+    await appendOk(name, await batchOf(["b"], producer, 1), "all");
+    const now = (await describe(name)).partitions[0];
+    expect(now.leaderEpoch).toBe(1);
+
+    const bytes = await batchOf(["zombie"]);
+    const checked = { header: readBatchHeader(bytes), bytes };
+    // A follower refuses batches from the epoch-0 leader.
+    const shipped = await replica(t.topicId, f1).replicate({ leader: oldLeader, leaderEpoch: 0, fromOffset: 0, data: bytes, keys: [], highWatermark: 0 });
+    expect(shipped).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
+    // The new leader refuses a request routed by the old epoch; a follower refuses appends outright.
+    expect(await replica(t.topicId, now.leader).append({ batches: [checked], acks: 1, leaderEpoch: 0 })).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
+    const follower = now.replicas.find((r) => r !== now.leader && r !== oldLeader)!;
+    expect(await replica(t.topicId, follower).append({ batches: [checked], acks: 1, leaderEpoch: 1 })).toMatchObject({ ok: false, code: "NOT_LEADER_OR_FOLLOWER" });
+    // The controller refuses an in-sync change from the old leader.
+    const controller = env.CONTROLLER.get(env.CONTROLLER.idFromName("cluster"));
+    expect(await controller.alterIsr(t.topicId, 0, oldLeader, 0, [oldLeader])).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
+    // Healed, the old leader learns the new epoch and refuses to lead.
+    await fault(name, oldLeader, "none");
+    await eventually("old leader follows", async () => (await replica(t.topicId, oldLeader).status()) as { ok: boolean; value?: { isLeader: boolean } }, (s) => s.ok && s.value?.isLeader === false);
+    expect(await replica(t.topicId, oldLeader).append({ batches: [checked], acks: 1, leaderEpoch: 0 })).toMatchObject({ ok: false });
+    expect((await valuesOf(name)).values).toEqual(["a", "b"]);
+  });
+
+  it("an old leader that crashed mid-append truncates the suffix no one else had (by leader epoch) and takes the new leader's records", async () => {
+    const name = uniqueTopic("diverge");
+    const t = await createReplicated(name, 3, FAST);
+    const [oldLeader] = t.partitions[0].replicas;
+    await appendOk(name, await batchOf(["kept-0", "kept-1"]), "all");
+    await fault(name, oldLeader, "crash-mid-append");
+    // Written on the old leader only, then it "crashed": the answer is a retriable unknown outcome.
+    const lost = await postBatch(name, await batchOf(["divergent"]), "all");
+    expect(lost.status).toBe(503);
+    expect(await storedValues(t.topicId, t.partitions[0].replicas[1])).toEqual(["kept-0", "kept-1"]);
+    // The next write goes to the new leader, at the offset the divergent record took on the old one.
+    const next = await appendOk(name, await batchOf(["new-leader"]), "all");
+    expect(next.baseOffset).toBe(2);
+    await fault(name, oldLeader, "none");
+    await eventually("old leader truncated and caught up", () => storedValues(t.topicId, oldLeader), (v) => v.length === 3 && v[2] === "new-leader");
+    await eventually("in sync", () => describe(name), (d) => d.partitions[0].isr.length === 3);
+    expect((await valuesOf(name)).values).toEqual(["kept-0", "kept-1", "new-leader"]);
+  });
+
+  it("with no in-sync replica left, the partition waits for its leader (no unclean election) and answers a retriable error meanwhile", async () => {
+    const name = uniqueTopic("no-isr");
+    const t = await createReplicated(name, 3, FAST);
+    const [leader, f1, f2] = t.partitions[0].replicas;
+    await fault(name, f1, "unreachable");
+    await fault(name, f2, "unreachable");
+    await appendOk(name, await batchOf(["alone"]), "all"); // the set shrinks to the leader
+    expect((await describe(name)).partitions[0].isr).toEqual([leader]);
+    await fault(name, f1, "none");
+    await fault(name, leader, "unreachable");
+    const res = await postBatch(name, await batchOf(["nowhere"]), "all");
+    expect(res.status).toBe(503);
+    expect((await describe(name)).partitions[0]).toMatchObject({ leader, leaderEpoch: 0 });
+    await fault(name, leader, "none");
+    await fault(name, f2, "none");
+    await appendOk(name, await batchOf(["back"]), "all");
+    expect((await valuesOf(name)).values.slice(0, 1)).toEqual(["alone"]);
+  });
+});
+
+suite("fault injection switch", () => {
+  it("exists only when the configuration turns it on: otherwise the route is 404 like any unknown route", async () => {
+    const name = uniqueTopic("switch");
+    await createReplicated(name, 3);
+    const body = JSON.stringify({ topic: name, partition: 0, replica: 0, fault: "unreachable" });
+    const off = await createApp().fetch(
+      new Request(`${BASE}/v1/admin/faults`, { method: "POST", headers: { "content-type": "application/json" }, body }),
+      { ...env, EDGELOG_FAULT_INJECTION: undefined },
+      createExecutionContext(),
+    );
+    await expectError(off, 404, "UNSUPPORTED_VERSION");
+    // Nothing was injected: the replica answers.
+    expect((await describe(name)).partitions[0].leader).toBe(0);
+    await expectError(await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 0, replica: 0, fault: "explode" } }), 400, "INVALID_REQUEST");
+    await expectError(await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 0, replica: 5, fault: "none" } }), 400, "INVALID_REQUEST");
+    await expectError(await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 3, replica: 0, fault: "none" } }), 404, "UNKNOWN_TOPIC_OR_PARTITION");
+  });
+});

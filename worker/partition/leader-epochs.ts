@@ -1,0 +1,38 @@
+/**
+ * Leader epochs, as Kafka's leader-epoch cache (KIP-101, KIP-279).
+ *
+ * Each replica remembers, for every leader epoch its log holds, the offset where that epoch's
+ * batches start. Two logs agree up to the offset where their epochs part: a batch of epoch e
+ * was written by the one leader of epoch e, so two replicas that both hold offset o under the
+ * same epoch hold the same batch there. A follower that comes back (or a fenced old leader)
+ * truncates its log at that point and fetches the rest from the leader, so a suffix no in-sync
+ * replica had is dropped rather than kept beside the new leader's different batches.
+ */
+
+export interface EpochEntry {
+  epoch: number;
+  startOffset: number;
+}
+
+/**
+ * The first offset at which the follower's log departs from the leader's (everything below it
+ * agrees). Each log is given as its epoch entries (ascending) and its end offset.
+ *
+ * @example
+ * // The old leader wrote offsets 5..7 in epoch 1; the new leader (epoch 2) had only 5 of them.
+ * divergence([{ epoch: 0, startOffset: 0 }, { epoch: 1, startOffset: 5 }], 8,
+ *            [{ epoch: 0, startOffset: 0 }, { epoch: 1, startOffset: 5 }, { epoch: 2, startOffset: 6 }], 9) // 6
+ */
+export function divergence(follower: EpochEntry[], followerEnd: number, leader: EpochEntry[], leaderEnd: number): number {
+  for (let i = 0; i < follower.length; i++) {
+    const { epoch, startOffset } = follower[i];
+    const end = Math.min(follower[i + 1]?.startOffset ?? followerEnd, followerEnd);
+    if (end <= startOffset) continue; // an epoch that wrote nothing here
+    const at = leader.findIndex((e) => e.epoch === epoch);
+    // The leader never held a batch of this epoch: everything from here on is the follower's own.
+    if (at < 0) return startOffset;
+    const leaderEnd_ = Math.min(leader[at + 1]?.startOffset ?? leaderEnd, leaderEnd);
+    if (end > leaderEnd_) return Math.max(startOffset, leaderEnd_);
+  }
+  return Math.min(followerEnd, leaderEnd);
+}
