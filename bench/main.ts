@@ -110,8 +110,8 @@ function expectOk(res: BenchResponse, what: string): BenchResponse {
   return res;
 }
 
-async function createTopic(base: string, name: string, partitions = 1): Promise<void> {
-  const res = await request(`${base}/v1/topics`, { method: "POST", body: JSON.stringify({ name, partitions }) });
+async function createTopic(base: string, name: string, partitions = 1, replication?: { replicationFactor: number; config: Record<string, unknown> }): Promise<void> {
+  const res = await request(`${base}/v1/topics`, { method: "POST", body: JSON.stringify({ name, partitions, ...replication }) });
   if (res.status !== 201 && res.status !== 409) throw new Error(`create ${name}: HTTP ${res.status} ${res.body.toString()}`);
 }
 
@@ -128,14 +128,23 @@ async function produceJson(base: string, server: DevServer | null, batch: number
   return summarize(`produce-json-b${batch}`, run, peakRssMb);
 }
 
-async function produceBinary(base: string, server: DevServer | null, batch: number, requests: number, topic?: string): Promise<Result> {
-  const name = topic ?? `bench-bin-b${batch}-${Date.now()}`;
-  await createTopic(base, name);
+/** Binary produce to partition 0; with `replicated`, to a topic of that many replicas at the given acks. */
+async function produceBinary(
+  base: string,
+  server: DevServer | null,
+  batch: number,
+  requests: number,
+  topic?: string,
+  replicated?: { replicationFactor: number; acks: "1" | "all" },
+): Promise<Result> {
+  const name = topic ?? `bench-bin-b${batch}-${replicated ? `rf${replicated.replicationFactor}-acks${replicated.acks}-` : ""}${Date.now()}`;
+  await createTopic(base, name, 1, replicated ? { replicationFactor: replicated.replicationFactor, config: { "min.insync.replicas": Math.min(2, replicated.replicationFactor) } } : undefined);
   const bytes = await encodeBatch(Array.from({ length: batch }, () => ({ key: null, value: valueBytes })));
+  const acks = replicated?.acks ?? "1";
   const { value: run, peakRssMb } = await withPeakRss(server, () =>
     drive(requests, async () => {
       expectOk(
-        await request(`${base}/v1/topics/${name}/partitions/0/batches?acks=1`, {
+        await request(`${base}/v1/topics/${name}/partitions/0/batches?acks=${acks}`, {
           method: "POST",
           body: bytes,
           headers: { "content-type": "application/vnd.kafka.record-batch.v2" },
@@ -145,7 +154,7 @@ async function produceBinary(base: string, server: DevServer | null, batch: numb
       return batch;
     }),
   );
-  return summarize(`produce-binary-b${batch}`, run, peakRssMb);
+  return summarize(replicated ? `replicated-rf${replicated.replicationFactor}-acks-${acks}-b${batch}` : `produce-binary-b${batch}`, run, peakRssMb);
 }
 
 /** Reads the whole partition from 0, one request at a time, as a consumer would. */
@@ -322,6 +331,11 @@ async function main(): Promise<void> {
     }
     if (wanted("produce-binary")) {
       for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 300]] as const) step(await produceBinary(base, server, batch, counts(requests)));
+    }
+    if (wanted("replicated")) {
+      // Replication factor 3 (min.insync.replicas 2): acks=1 answers once the leader stored a batch,
+      // acks=all once both followers have it too. Kafka's own figures: 821,557 vs 421,823 records/s.
+      for (const acks of ["1", "all"] as const) step(await produceBinary(base, server, 1000, counts(300), undefined, { replicationFactor: 3, acks }));
     }
     if (wanted("fetch") || wanted("push-binary")) {
       const topic = `bench-fetch-${Date.now()}`;

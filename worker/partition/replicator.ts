@@ -26,6 +26,8 @@ import type { FollowerPosition, FollowRequest, ReplicateRequest } from "./types"
 export const REPLICATION_BYTES = 4 * 1024 * 1024;
 const RETRY_MIN_MS = 20;
 const RETRY_MAX_MS = 1_000;
+/** How long a follower may go without hearing of a new high watermark when no batches flow. */
+const WATERMARK_DELAY_MS = 20;
 
 /** What the replicator needs from its object: the followers' stubs, the controller, and callbacks. */
 export interface ReplicatorHost {
@@ -44,6 +46,8 @@ export interface ReplicatorHost {
 interface Progress {
   /** The follower's log end, as it last answered; null until a handshake answered. */
   logEnd: number | null;
+  /** The high watermark the follower was last told. */
+  sentWatermark: number;
   inFlight: boolean;
   /** The last time the follower held the whole log (Kafka's lastCaughtUpTimeMs). */
   caughtUpAt: number;
@@ -58,6 +62,7 @@ export class Replicator {
   /** The log end when followers last heard of an append (to tell who was caught up before it). */
   #knownEnd = 0;
   #lagTimer: ReturnType<typeof setTimeout> | null = null;
+  #watermarkTimer: ReturnType<typeof setTimeout> | null = null;
   #isrChange: Promise<void> | null = null;
   #active = false;
 
@@ -78,7 +83,7 @@ export class Replicator {
     this.#knownEnd = this.#log.logEndOffset;
     for (const r of replicas) {
       if (r === replica) continue;
-      this.#progress.set(r, { logEnd: null, inFlight: false, caughtUpAt: now, failures: 0, retry: null });
+      this.#progress.set(r, { logEnd: null, sentWatermark: -1, inFlight: false, caughtUpAt: now, failures: 0, retry: null });
     }
     this.#pumpAll();
     this.#scheduleLagCheck(now);
@@ -90,7 +95,8 @@ export class Replicator {
     for (const p of this.#progress.values()) if (p.retry) clearTimeout(p.retry);
     this.#progress.clear();
     if (this.#lagTimer) clearTimeout(this.#lagTimer);
-    this.#lagTimer = null;
+    if (this.#watermarkTimer) clearTimeout(this.#watermarkTimer);
+    this.#lagTimer = this.#watermarkTimer = null;
   }
 
   /** The leader appended: followers that held the whole log until now are still caught up. */
@@ -124,17 +130,19 @@ export class Replicator {
     return Object.fromEntries([...this.#progress].map(([r, p]) => [r, p.logEnd]));
   }
 
-  #pumpAll(): void {
-    for (const r of this.#progress.keys()) void this.#pump(r);
+  #pumpAll(watermark = false): void {
+    for (const r of this.#progress.keys()) void this.#pump(r, watermark);
   }
 
-  /** Ships to one follower until it has the whole log and the current high watermark. */
-  async #pump(replica: number): Promise<void> {
+  /**
+   * Ships to one follower until it has the whole log; with `watermark`, also until it knows the
+   * current high watermark (otherwise the watermark rides along with the next batches).
+   */
+  async #pump(replica: number, watermark = false): Promise<void> {
     const p = this.#progress.get(replica);
     if (!p || p.inFlight || p.retry) return;
     p.inFlight = true;
     try {
-      let sentWatermark = -1;
       while (this.#active && this.#progress.get(replica) === p && this.#host.healthy()) {
         const log = this.#log;
         const { leaderEpoch, replica: self, isr } = log.owner;
@@ -151,7 +159,7 @@ export class Replicator {
           if (!this.#answered(p, outcome)) return;
           continue;
         }
-        if (p.logEnd >= log.logEndOffset && sentWatermark >= log.highWatermark) break;
+        if (p.logEnd >= log.logEndOffset && (!watermark || p.sentWatermark >= log.highWatermark)) break;
         const sentAt = Date.now();
         const end = log.logEndOffset;
         const read = log.readForFollower(p.logEnd, REPLICATION_BYTES);
@@ -165,7 +173,7 @@ export class Replicator {
           highWatermark,
         });
         if (!this.#answered(p, outcome)) return;
-        sentWatermark = highWatermark;
+        p.sentWatermark = highWatermark;
         if (p.logEnd !== null && p.logEnd >= end) p.caughtUpAt = Math.max(p.caughtUpAt, sentAt);
         this.#advanceHighWatermark();
         this.#maybeExpand(replica, p);
@@ -223,8 +231,14 @@ export class Replicator {
     }
     if (!this.#log.setHighWatermark(hw)) return;
     this.#host.changed();
-    // Idle followers learn the new watermark too (they serve reads up to it, KIP-392).
-    this.#pumpAll();
+    // Followers learn the new watermark (they serve reads up to it, KIP-392) with their next
+    // batches; an idle one is told shortly, in one call for however many moves came meanwhile.
+    if (!this.#watermarkTimer) {
+      this.#watermarkTimer = setTimeout(() => {
+        this.#watermarkTimer = null;
+        if (this.#active) this.#pumpAll(true);
+      }, WATERMARK_DELAY_MS);
+    }
   }
 
   /** A follower outside the in-sync set that reached the high watermark rejoins it. */
