@@ -12,7 +12,7 @@
  *     losing no acknowledged record; the old leader is fenced, truncates its divergent suffix
  *     and becomes a follower.
  */
-import { createExecutionContext, env } from "cloudflare:test";
+import { createExecutionContext, env, runInDurableObject } from "cloudflare:test";
 import { describe as suite, expect, it } from "vitest";
 import { readBatchHeader } from "../../protocol/record-batch";
 import { createApp } from "../../worker/app";
@@ -146,6 +146,22 @@ suite("a follower down", () => {
     for (const r of [f1, f2]) expect(await eventually(`replica ${r} caught up`, () => storedValues(t.topicId, r), (v) => v.length === 4)).toEqual(leaderValues);
     await appendOk(name, await batchOf(["after"]), "all");
   });
+  it("a follower down during a config change learns the config from its leader when it returns", async () => {
+    const name = uniqueTopic("config-down");
+    const t = await createReplicated(name, 3, FAST);
+    const [, f1] = t.partitions[0].replicas;
+    await fault(name, f1, "unreachable");
+    const res = await api(`/v1/topics/${name}/config`, { method: "PATCH", json: { config: { "retention.ms": 3_600_000 } } });
+    expect(res.status, await res.clone().text()).toBe(200);
+    await fault(name, f1, "none");
+    await appendOk(name, await batchOf(["x"]), "all");
+    const stored = () =>
+      runInDurableObject(replica(t.topicId, f1), async (_instance, state) => {
+        const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'assignment'").one();
+        return (JSON.parse(row.value) as { config: Record<string, unknown> }).config["retention.ms"];
+      });
+    expect(await eventually("follower's config", stored, (v) => v === 3_600_000)).toBe(3_600_000);
+  });
 });
 
 suite("leader failover", () => {
@@ -197,7 +213,7 @@ suite("leader failover", () => {
     const bytes = await batchOf(["zombie"]);
     const checked = { header: readBatchHeader(bytes), bytes };
     // A follower refuses batches from the epoch-0 leader.
-    const shipped = await replica(t.topicId, f1).replicate({ leader: oldLeader, leaderEpoch: 0, fromOffset: 0, data: bytes, keys: [], highWatermark: 0 });
+    const shipped = await replica(t.topicId, f1).replicate({ leader: oldLeader, leaderEpoch: 0, fromOffset: 0, data: bytes, keys: [], highWatermark: 0, configVersion: 0 });
     expect(shipped).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
     // The new leader refuses a request routed by the old epoch; a follower refuses appends outright.
     expect(await replica(t.topicId, now.leader).append({ batches: [checked], acks: 1, leaderEpoch: 0 })).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
@@ -250,6 +266,28 @@ suite("leader failover", () => {
     await fault(name, f2, "none");
     await appendOk(name, await batchOf(["back"]), "all");
     expect((await valuesOf(name)).values.slice(0, 1)).toEqual(["alone"]);
+  });
+  it("with unclean.leader.election.enable, a replica outside the in-sync set takes over, and what only the old leader had is lost (as Kafka warns)", async () => {
+    const name = uniqueTopic("unclean");
+    const t = await createReplicated(name, 3, { ...FAST, "unclean.leader.election.enable": true });
+    const [leader, f1, f2] = t.partitions[0].replicas;
+    const producer = await initProducer();
+    await appendOk(name, await batchOf(["everywhere"], producer, 0), "all");
+    await fault(name, f1, "unreachable");
+    await fault(name, f2, "unreachable");
+    await appendOk(name, await batchOf(["leader-only"], producer, 1), "all");
+    expect((await describe(name)).partitions[0].isr).toEqual([leader]);
+    await fault(name, leader, "unreachable");
+    await fault(name, f1, "none");
+    // The idempotent batch is resent by the worker to the unclean leader, which never had "leader-only".
+    await appendOk(name, await batchOf(["after"], await initProducer(), 0), "all");
+    const now = (await describe(name)).partitions[0];
+    expect(now).toMatchObject({ leader: f1, leaderEpoch: 1, isr: [f1] });
+    expect((await valuesOf(name)).values).toEqual(["everywhere", "after"]);
+    await fault(name, leader, "none");
+    await fault(name, f2, "none");
+    // The old leader's suffix is truncated when it follows: every replica ends with the new history.
+    for (const r of [leader, f2]) await eventually(`replica ${r}`, () => storedValues(t.topicId, r), (v) => JSON.stringify(v) === JSON.stringify(["everywhere", "after"]));
   });
 });
 

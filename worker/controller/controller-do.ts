@@ -80,10 +80,20 @@ export class Controller extends DurableObject<Env> {
   async alterConfig(name: string, changes: unknown): Promise<Outcome<TopicMetadata>> {
     return attemptAsync(async () => {
       const topic = this.#registry.alterConfig(name, changes);
+      // Every replica is told; one that cannot be reached now (it is down) learns the config from
+      // its leader's next handshake, or from the controller when it is elected.
+      // A partition none of whose replicas could be told is an error (retriable: the change is recorded).
       await Promise.all(
-        topic.partitions.flatMap((p) =>
-          p.replicas.map(async (replica) => unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).configure(topic.config, topic.configVersion))),
-        ),
+        topic.partitions.map(async (p) => {
+          const told = await Promise.allSettled(
+            p.replicas.map(async (replica) => unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).configure(topic.config, topic.configVersion))),
+          );
+          const refused = told.find((r): r is PromiseRejectedResult => r.status === "rejected" && r.reason instanceof EdgelogError);
+          if (refused) throw refused.reason;
+          if (told.every((r) => r.status === "rejected")) {
+            throw new EdgelogError("REQUEST_TIMED_OUT", `no replica of partition ${p.partition} could be told of the new config; it is recorded: retry to apply it`);
+          }
+        }),
       );
       return topic;
     });

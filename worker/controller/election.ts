@@ -112,7 +112,9 @@ export class Elections {
   /** Tells the new leader, then the other replicas, of a leadership (best effort for the others). */
   async announce(topicId: string, p: PartitionMetadata): Promise<void> {
     const change = { leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr };
-    const tell = (r: number) => replicaStub(this.#env, topicId, p.partition, r).lead(change);
+    const { topic } = this.#registry.partition(topicId, p.partition);
+    const config = { config: topic.config, configVersion: topic.configVersion };
+    const tell = (r: number) => replicaStub(this.#env, topicId, p.partition, r).lead(change, config);
     await tell(p.leader).catch((err) => console.warn(`edgelog: telling replica ${p.leader} it leads failed: ${String(err)}`));
     await Promise.allSettled(p.replicas.filter((r) => r !== p.leader).map(tell));
   }

@@ -109,9 +109,14 @@ export class Partition extends DurableObject<Env> {
    * From the controller: a new leadership for the partition (after an election), or the current
    * one again (idempotent). This replica leads or follows accordingly.
    */
-  async lead(change: { leader: number; leaderEpoch: number; isr: number[] }): Promise<Outcome<LogStatus>> {
+  async lead(
+    change: { leader: number; leaderEpoch: number; isr: number[] },
+    config?: { config: TopicConfig; configVersion: number },
+  ): Promise<Outcome<LogStatus>> {
     await this.#faults.gate();
     return attempt(() => {
+      // A replica that was down when the config last changed learns it here.
+      if (config) this.#log.configure(config.config, config.configVersion);
       this.#adopt(change);
       return this.#log.status();
     });
@@ -204,6 +209,7 @@ export class Partition extends DurableObject<Env> {
     return attempt(() => {
       this.#adopt({ leader: request.leader, leaderEpoch: request.leaderEpoch, isr: request.isr });
       const log = this.#log;
+      log.configure(request.config, request.configVersion);
       if (log.logEndOffset < request.logStartOffset || log.logStartOffset > request.logEndOffset) {
         // What this replica needs next is gone from the leader (retention): start over from there.
         log.resetTo(request.logStartOffset, request.startPosition);
@@ -223,6 +229,9 @@ export class Partition extends DurableObject<Env> {
         throw new EdgelogError("UNKNOWN_LEADER_EPOCH", `replica ${log.owner.replica} has not been told of epoch ${request.leaderEpoch} yet: follow first`);
       }
       if (log.isLeader) throw new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${log.owner.replica} leads epoch ${request.leaderEpoch} itself`);
+      if (request.configVersion > log.owner.configVersion) {
+        throw new EdgelogError("UNKNOWN_LEADER_EPOCH", `replica ${log.owner.replica} missed config version ${request.configVersion}: follow again`);
+      }
       if (request.fromOffset !== log.logEndOffset) {
         throw new EdgelogError("OFFSET_OUT_OF_RANGE", `batches from ${request.fromOffset}, but this replica's log ends at ${log.logEndOffset}`);
       }

@@ -145,7 +145,7 @@ export class Replicator {
     try {
       while (this.#active && this.#progress.get(replica) === p && this.#host.healthy()) {
         const log = this.#log;
-        const { leaderEpoch, replica: self, isr } = log.owner;
+        const { leaderEpoch, replica: self, isr, config, configVersion } = log.owner;
         if (p.logEnd === null || p.logEnd < log.logStartOffset) {
           const outcome = await this.#host.follow(replica, {
             leader: self,
@@ -155,6 +155,8 @@ export class Replicator {
             logEndOffset: log.logEndOffset,
             logStartOffset: log.logStartOffset,
             startPosition: log.startPosition,
+            config,
+            configVersion,
           });
           if (!this.#answered(p, outcome)) return;
           continue;
@@ -171,6 +173,7 @@ export class Replicator {
           data: read.data,
           keys: log.requestKeysBetween(p.logEnd, read.nextOffset),
           highWatermark,
+          configVersion,
         });
         if (!this.#answered(p, outcome)) return;
         p.sentWatermark = highWatermark;

@@ -95,6 +95,9 @@ export interface FollowRequest {
   logEndOffset: number;
   logStartOffset: number;
   startPosition: number;
+  /** The leader's topic config, so a follower that missed a change (it was down) catches up on it. */
+  config: TopicConfig;
+  configVersion: number;
 }
 
 /** Batches (and the idempotency keys naming them) shipped from the leader to a follower. */
@@ -106,6 +109,8 @@ export interface ReplicateRequest {
   data: Uint8Array;
   keys: { key: string; digest: string; result: string; created_at: number; last_offset: number }[];
   highWatermark: number;
+  /** The leader's config version: a follower behind it (down during a change) asks for a handshake. */
+  configVersion: number;
 }
 
 /** A follower's answer: its log end after the call (the next offset it needs). */
