@@ -291,6 +291,25 @@ suite("leader failover", () => {
   });
 });
 
+suite("deleting a replicated topic", () => {
+  it("wipes every replica's storage and alarm, and nothing in flight recreates any", async () => {
+    const name = uniqueTopic("delete-rf3");
+    const t = await createReplicated(name, 3, FAST);
+    await appendOk(name, await batchOf(["a", "b"]), "all");
+    expect((await api(`/v1/topics/${name}`, { method: "DELETE" })).status).toBe(200);
+    // Longer than the replicator's retry backoff, so a late call from the leader would have landed.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    for (const r of t.partitions[0].replicas) {
+      const stored = await runInDurableObject(replica(t.topicId, r), async (_instance, state) => ({
+        tables: state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").toArray().length,
+        alarm: await state.storage.getAlarm(),
+      }));
+      expect(stored).toEqual({ tables: 0, alarm: null });
+      expect(await replica(t.topicId, r).status()).toMatchObject({ ok: false, code: "UNKNOWN_TOPIC_OR_PARTITION" });
+    }
+  });
+});
+
 suite("fault injection switch", () => {
   it("exists only when the configuration turns it on: otherwise the route is 404 like any unknown route", async () => {
     const name = uniqueTopic("switch");

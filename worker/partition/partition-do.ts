@@ -257,9 +257,11 @@ export class Partition extends DurableObject<Env> {
       if (!faultInjectionEnabled(this.env)) throw new EdgelogError("UNSUPPORTED_VERSION", "fault injection is off");
       await this.#faults.set(fault);
       if (fault.kind === "none" || fault.kind === "slow") {
-        // A healed replica picks up where it stopped: a leader resumes its followers.
+        // A healed replica picks up where it stopped: a leader resumes its followers, and the
+        // alarm (which did nothing while it was down) is set again.
         this.#ensureReplicating();
         this.#replicator.resume(Date.now());
+        await this.#arm(Date.now(), null, true);
       }
       return { fault };
     });
@@ -276,8 +278,10 @@ export class Partition extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#alarmAt = null;
+    this.#replicator.stop();
     this.#log.forget();
     this.#waiters.wake(true);
+    this.#commits.wake(true);
     this.#push.closeAll(CLOSE.topicDeleted, JSON.stringify({ code: "UNKNOWN_TOPIC_OR_PARTITION", resumeOffset: 0 }));
   }
 
