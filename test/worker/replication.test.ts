@@ -17,6 +17,7 @@ import { describe as suite, expect, it } from "vitest";
 import { readBatchHeader } from "../../protocol/record-batch";
 import { createApp } from "../../worker/app";
 import { api, BASE, expectError, uniqueTopic } from "./helpers";
+import { openSocket } from "./socket";
 import {
   appendOk,
   batchOf,
@@ -247,6 +248,27 @@ suite("leader failover", () => {
     await eventually("old leader truncated and caught up", () => storedValues(t.topicId, oldLeader), (v) => v.length === 3 && v[2] === "new-leader");
     await eventually("in sync", () => describe(name), (d) => d.partitions[0].isr.length === 3);
     expect((await valuesOf(name)).values).toEqual(["kept-0", "kept-1", "new-leader"]);
+  });
+
+  it("WebSocket subscribers get each committed record once; when leadership moves the old leader closes them with 4006 and where to resume, and the new leader serves them", async () => {
+    const name = uniqueTopic("push-failover");
+    const t = await createReplicated(name, 3, FAST);
+    const [oldLeader] = t.partitions[0].replicas;
+    const producer = await initProducer();
+    const socket = await openSocket(`/v1/topics/${name}/partitions/0/subscribe?offset=0`);
+    await appendOk(name, await batchOf(["p0", "p1"], producer, 0), "all");
+    const first = (await socket.next((f) => "records" in f)) as { records: { offset: number; value: string }[] };
+    expect(first.records.map((r) => r.value)).toEqual(["p0", "p1"]);
+    await fault(name, oldLeader, "unreachable");
+    await appendOk(name, await batchOf(["p2"], producer, 2), "all");
+    await fault(name, oldLeader, "none");
+    const closed = await socket.closed;
+    expect(closed.code).toBe(4006);
+    expect(JSON.parse(closed.reason)).toEqual({ code: "NOT_LEADER_OR_FOLLOWER", resumeOffset: 2 });
+    const again = await openSocket(`/v1/topics/${name}/partitions/0/subscribe?offset=2`);
+    const resumed = (await again.next((f) => "records" in f)) as { records: { offset: number; value: string }[] };
+    expect(resumed.records).toMatchObject([{ offset: 2, value: "p2" }]);
+    again.ws.close(1000);
   });
 
   it("with no in-sync replica left, the partition waits for its leader (no unclean election) and answers a retriable error meanwhile", async () => {
