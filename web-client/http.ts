@@ -51,6 +51,14 @@ export class HttpTransport {
   }
 }
 
+/**
+ * Whether a failed request may succeed if tried again: fetch rejects with a TypeError when no
+ * answer came; an EdgelogError says so itself.
+ */
+export function isRetriable(err: unknown): boolean {
+  return err instanceof EdgelogError ? err.retriable : err instanceof TypeError;
+}
+
 async function errorOf(res: Response): Promise<EdgelogError> {
   try {
     const body = (await res.json()) as ErrorBody;

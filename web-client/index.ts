@@ -5,6 +5,7 @@
  *   Producer       an idempotent batching producer (linger, gzip, retries that cannot duplicate)
  *   Outbox         records produced offline, kept in IndexedDB and drained once, in order
  *   Subscription   a reconnecting WebSocket subscription to one partition
+ *   GroupSubscription  a group member's one socket for all its partitions (the consumer's transport)
  *   OffsetCache    consumed offsets in IndexedDB
  *   HttpTransport  JSON and record-batch requests, errors as EdgelogError
  *
@@ -26,5 +27,7 @@ export { OffsetCache } from "./offset-cache";
 export type { CachedOffset } from "./offset-cache";
 export { PUSH_CLOSE, Subscription } from "./subscription";
 export type { SubscriptionOptions } from "./subscription";
+export { GROUP_CLOSE, GroupSubscription } from "./group-subscription";
+export type { AssignedPartition, Assignment, GroupRecords, GroupSubscriptionOptions } from "./group-subscription";
 export type { HttpOptions } from "./http";
 export * from "../protocol/index";

@@ -18,17 +18,20 @@
  * // later: sub.close();
  */
 import type { JsonRecord } from "../protocol/json-record";
+import { Backoff, type BackoffOptions } from "./backoff";
 
 /** The close codes the server documents (worker/partition/push.ts). */
 export const PUSH_CLOSE = {
   tooFarBehind: 4008,
   topicDeleted: 4004,
   offsetOutOfRange: 4016,
+  /** Leadership moved to another replica: the subscription reconnects (to the new leader) from its offset. */
+  leaderMoved: 4006,
   /** Not the server's: this client gave up after `maxFailedConnects` connections that never opened. */
   unreachable: 4999,
 } as const;
 
-type WebSocketLike = {
+export type WebSocketLike = {
   readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
@@ -49,7 +52,7 @@ export interface SubscriptionOptions {
   /** A WebSocket constructor (default: the global one). */
   WebSocket?: new (url: string) => WebSocketLike;
   /** Reconnect backoff: first delay and ceiling in ms (default 100 and 10,000). */
-  backoff?: { initialMs?: number; maxMs?: number };
+  backoff?: BackoffOptions;
   /** Give up (onEnd with PUSH_CLOSE.unreachable) after this many connections in a row never opened (default: never). */
   maxFailedConnects?: number;
 }
@@ -59,7 +62,7 @@ export class Subscription {
   #offset: number;
   #socket: WebSocketLike | null = null;
   #closed = false;
-  #attempt = 0;
+  #backoff: Backoff;
   #failedConnects = 0;
   #queue: Promise<void> = Promise.resolve();
   /** How many times a connection was (re)opened: 1 after the first. */
@@ -68,6 +71,7 @@ export class Subscription {
   constructor(options: SubscriptionOptions) {
     if (!Number.isSafeInteger(options.offset) || options.offset < 0) throw new TypeError("offset must be a non-negative integer");
     this.#options = options;
+    this.#backoff = new Backoff(options.backoff);
     this.#offset = options.offset;
   }
 
@@ -101,7 +105,7 @@ export class Subscription {
     socket.addEventListener("open", () => {
       opened = true;
       this.connections++;
-      this.#attempt = 0;
+      this.#backoff.reset();
       this.#failedConnects = 0;
     });
     socket.addEventListener("message", (event) => {
@@ -149,9 +153,7 @@ export class Subscription {
   }
 
   #reconnectLater(): void {
-    const initial = this.#options.backoff?.initialMs ?? 100;
-    const max = this.#options.backoff?.maxMs ?? 10_000;
-    const delay = Math.min(max, initial * 2 ** this.#attempt++);
-    setTimeout(() => this.#connect(), delay / 2 + Math.random() * (delay / 2));
+    setTimeout(() => this.#connect(), this.#backoff.next());
   }
+
 }

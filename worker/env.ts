@@ -4,11 +4,14 @@
 import type { Controller } from "./controller/controller-do";
 import type { Group } from "./group/group-do";
 import type { Partition } from "./partition/partition-do";
+import type { GroupSession } from "./session/session-do";
 
 export interface Env {
   CONTROLLER: DurableObjectNamespace<Controller>;
   PARTITION: DurableObjectNamespace<Partition>;
   GROUP: DurableObjectNamespace<Group>;
+  /** One group session per member with a group subscription, named "<group>/<memberId>". */
+  SESSION: DurableObjectNamespace<GroupSession>;
   /** Bearer token every /v1 route requires; empty or unset = no auth (local development). */
   EDGELOG_TOKEN?: string;
   /** Comma-separated locationHints replicas are placed in (default: wnam,enam,weur,eeur,apac,oc). */
@@ -26,6 +29,7 @@ declare global {
       CONTROLLER: DurableObjectNamespace<Controller>;
       PARTITION: DurableObjectNamespace<Partition>;
       GROUP: DurableObjectNamespace<Group>;
+      SESSION: DurableObjectNamespace<GroupSession>;
       EDGELOG_TOKEN?: string;
       EDGELOG_REGIONS?: string;
       EDGELOG_FAULT_INJECTION?: string;

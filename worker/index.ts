@@ -6,5 +6,6 @@ import { createApp } from "./app";
 export { Controller } from "./controller/controller-do";
 export { Group } from "./group/group-do";
 export { Partition } from "./partition/partition-do";
+export { GroupSession } from "./session/session-do";
 
 export default createApp();

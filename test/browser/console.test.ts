@@ -5,11 +5,11 @@
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/browser";
 import { startDevServer, type DevServer } from "../support/dev-server";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = resolve(import.meta.dirname, "../../test-results");
 let server: DevServer;
 let browser: Browser;
@@ -32,10 +32,7 @@ async function rows(page: Page, count: number): Promise<number[]> {
 describe("the console page", () => {
   beforeAll(async () => {
     server = await startDevServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -5,6 +5,7 @@
  */
 import "fake-indexeddb/auto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { Consumer, OffsetCache, type ConsumedBatch } from "../../web-client";
 import { startDevServer, type DevServer } from "../support/dev-server";
 import { callJson } from "../support/http";
@@ -42,39 +43,48 @@ describe("a consumer with an offset cache, against a real server", () => {
     await server?.stop();
   });
 
-  const call = (path: string, json?: unknown) => callJson(server.url, path, json);
+  // One suite, two transports: the group socket (with the `ws` package in Node) and HTTP long-polling.
+  describe.each([
+    ["websocket", { transport: "websocket" as const, WebSocket: WebSocket as never }],
+    ["http", { transport: "http" as const }],
+  ])("over %s", (name, transport) => {
+    const group = `page-${name}`;
+    const topic = `feed-${name}`;
 
-  /** Runs a consumer until it has seen `count` records (bounded), then stops it. */
-  async function consume(cache: OffsetCache, count: number, autoCommit: boolean): Promise<number[]> {
-    const seen: number[] = [];
-    const consumer = new Consumer({ url: server.url, groupId: "page", topics: ["feed"], offsetCache: cache, autoCommit, maxWaitMs: 100 });
-    const run = consumer.run({ eachBatch: async (b: ConsumedBatch) => void seen.push(...b.records.map((r) => r.offset)) });
-    const deadline = Date.now() + 15_000;
-    while (seen.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    await new Promise((r) => setTimeout(r, 300)); // anything extra would show up here
-    await consumer.stop();
-    await run;
-    return seen;
-  }
+    const call = (path: string, json?: unknown) => callJson(server.url, path, json);
 
-  it("resumes from the cache when its commits did not land, and from the commit after an administrator's reset", async () => {
-    await call("/v1/topics", { name: "feed", partitions: 1 });
-    await call("/v1/topics/feed/records", { records: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}`, partition: 0 })) });
-    const cache = await OffsetCache.open(`page-${Date.now()}`);
+    /** Runs a consumer until it has seen `count` records (bounded), then stops it. */
+    async function consume(cache: OffsetCache, count: number, autoCommit: boolean): Promise<number[]> {
+      const seen: number[] = [];
+      const consumer = new Consumer({ url: server.url, groupId: group, topics: [topic], offsetCache: cache, autoCommit, maxWaitMs: 100, ...transport });
+      const run = consumer.run({ eachBatch: async (b: ConsumedBatch) => void seen.push(...b.records.map((r) => r.offset)) });
+      const deadline = Date.now() + 15_000;
+      while (seen.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 300)); // anything extra would show up here
+      await consumer.stop();
+      await run;
+      return seen;
+    }
 
-    // First visit: reads everything but its commits never reach the group.
-    expect(await consume(cache, 10, false)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect((await call("/v1/groups/page/offsets")).body.offsets).toEqual([]);
+    it("resumes from the cache when its commits did not land, and from the commit after an administrator's reset", async () => {
+      await call("/v1/topics", { name: topic, partitions: 1 });
+      await call(`/v1/topics/${topic}/records`, { records: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}`, partition: 0 })) });
+      const cache = await OffsetCache.open(`${group}-${Date.now()}`);
 
-    // Reload: the cache is ahead of the (missing) commit, so nothing is shown twice.
-    await call("/v1/topics/feed/records", { records: [{ value: "r10", partition: 0 }] });
-    expect(await consume(cache, 1, true)).toEqual([10]);
+      // First visit: reads everything but its commits never reach the group.
+      expect(await consume(cache, 10, false)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect((await call(`/v1/groups/${group}/offsets`)).body.offsets).toEqual([]);
 
-    // An administrator rewinds the (now empty) group: the reset wins over the cache.
-    const reset = await call("/v1/groups/page/offsets/reset", { topics: ["feed"], to: { offset: 3 } });
-    expect(reset.status).toBe(200);
-    expect(await consume(cache, 8, true)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(await cache.get("page", { topic: "feed", partition: 0 })).toEqual({ offset: 11, resetId: reset.body.resetId });
-    cache.close();
-  }, 90_000);
+      // Reload: the cache is ahead of the (missing) commit, so nothing is shown twice.
+      await call(`/v1/topics/${topic}/records`, { records: [{ value: "r10", partition: 0 }] });
+      expect(await consume(cache, 1, true)).toEqual([10]);
+
+      // An administrator rewinds the (now empty) group: the reset wins over the cache.
+      const reset = await call(`/v1/groups/${group}/offsets/reset`, { topics: [topic], to: { offset: 3 } });
+      expect(reset.status).toBe(200);
+      expect(await consume(cache, 8, true)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(await cache.get(group, { topic, partition: 0 })).toEqual({ offset: 11, resetId: reset.body.resetId });
+      cache.close();
+    }, 90_000);
+  });
 });

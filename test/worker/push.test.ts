@@ -7,54 +7,14 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { decodeRecords, splitBatches } from "../../protocol/record-batch";
 import { BASE, api, createTopic, produce, uniqueTopic } from "./helpers";
+import { openSocket, type Frame, type Socket } from "./socket";
 
-
-
-interface Socket {
-  ws: WebSocket;
-  frames: (Record<string, unknown> | ArrayBuffer)[];
-  closed: Promise<{ code: number; reason: string }>;
-  next(predicate?: (f: Record<string, unknown> | ArrayBuffer) => boolean, timeoutMs?: number): Promise<Record<string, unknown> | ArrayBuffer>;
+/** Subscribes to partition 0 of `topic` with `query` (e.g. "offset=0&format=binary"). */
+function subscribe(topic: string, query: string): Promise<Socket> {
+  return openSocket(`/v1/topics/${topic}/partitions/0/subscribe?${query}`);
 }
 
-async function subscribe(topic: string, query: string): Promise<Socket> {
-  const res = await SELF.fetch(`${BASE}/v1/topics/${topic}/partitions/0/subscribe?${query}`, { headers: { upgrade: "websocket" } });
-  expect(res.status).toBe(101);
-  const ws = res.webSocket!;
-  (ws as unknown as { binaryType: string }).binaryType = "arraybuffer";
-  ws.accept();
-  const frames: Socket["frames"] = [];
-  let waiter: (() => void) | null = null;
-  ws.addEventListener("message", (e) => {
-    if (typeof e.data === "string") frames.push(JSON.parse(e.data));
-    else if (e.data instanceof ArrayBuffer) frames.push(e.data);
-    else throw new Error(`unexpected frame type ${Object.prototype.toString.call(e.data)}`);
-    waiter?.();
-  });
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.addEventListener("close", (e) => r({ code: e.code, reason: e.reason })));
-  let read = 0;
-  return {
-    ws,
-    frames,
-    closed,
-    async next(predicate = () => true, timeoutMs = 5_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        while (read < frames.length) {
-          const f = frames[read++];
-          if (predicate(f)) return f;
-        }
-        if (Date.now() > deadline) throw new Error("no frame in time");
-        await new Promise<void>((r) => {
-          waiter = r;
-          setTimeout(r, 50);
-        });
-      }
-    },
-  };
-}
-
-const offsetsOf = (f: Record<string, unknown> | ArrayBuffer) => ((f as { records: { offset: number }[] }).records ?? []).map((r) => r.offset);
+const offsetsOf = (f: Frame) => ((f as { records: { offset: number }[] }).records ?? []).map((r) => r.offset);
 
 describe("partition subscriptions", () => {
   it("send the stored records from the offset, then each new record as it is appended, in order, with no gap or duplicate", async () => {

@@ -4,6 +4,8 @@
  * failure becomes REQUEST_TIMED_OUT.
  */
 import { EdgelogError } from "../../protocol/errors";
+import { backoffDelay } from "../backoff";
+import { isRetriable } from "../http";
 
 /** Jittered exponential backoff: the n-th wait is drawn from [d/2, d], d = min(maxMs, initialMs * 2^(n-1)). */
 export interface RetryOptions {
@@ -22,12 +24,9 @@ export async function retrying<T>(retries: RetryOptions, fn: () => Promise<T>): 
     try {
       return await fn();
     } catch (err) {
-      // fetch rejects with a TypeError when no answer came; EdgelogErrors say themselves.
-      const retriable = err instanceof EdgelogError ? err.retriable : err instanceof TypeError;
-      if (!retriable) throw err;
+      if (!isRetriable(err)) throw err;
       if (attempt >= attempts) throw outcomeUnknown(err, attempt);
-      const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
-      await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+      await sleep(backoffDelay(attempt - 1, initialMs, maxMs));
     }
   }
 }

@@ -4,6 +4,9 @@
  *   POST   /v1/groups/{group}/members                    {"topics", "instanceId"?, "sessionTimeoutMs"?, "assignor"?} -> join
  *   POST   /v1/groups/{group}/members/{memberId}/heartbeat   (empty body)  -> generation, assignment
  *   DELETE /v1/groups/{group}/members/{memberId}         leave
+ *   GET    /v1/groups/{group}/members/{memberId}/subscribe?autoOffsetReset=earliest|latest
+ *          (Upgrade: websocket) one socket for every assigned partition, served by the member's
+ *          GroupSession object (frames, close codes and the handover: worker/session/frames.ts)
  *   POST   /v1/groups/{group}/offsets                    {"memberId", "generation", "offsets": [{topic, partition, offset, metadata?}]}
  *   GET    /v1/groups/{group}/offsets                    -> {"offsets": [{topic, partition, offset, metadata, resetId}]}
  *   POST   /v1/groups/{group}/offsets/reset              {"topics"?, "to": "earliest"|"latest"|{"timestamp"}|{"offset"}} (empty group only)
@@ -30,9 +33,14 @@ const GROUP_ID = /^[a-zA-Z0-9._-]{1,249}$/;
 const MAX_TOPICS_PER_MEMBER = 100;
 const MAX_OFFSETS_PER_COMMIT = 10_000;
 const MAX_METADATA_CHARS = 4_096;
+const MAX_MEMBER_ID_CHARS = 255;
+
+function checkGroupId(group: string): void {
+  if (!GROUP_ID.test(group)) throw new EdgelogError("INVALID_GROUP_ID", `invalid group id ${JSON.stringify(group)}: use 1 to 249 characters of [a-zA-Z0-9._-]`);
+}
 
 function groupStub(env: Env, group: string) {
-  if (!GROUP_ID.test(group)) throw new EdgelogError("INVALID_GROUP_ID", `invalid group id ${JSON.stringify(group)}: use 1 to 249 characters of [a-zA-Z0-9._-]`);
+  checkGroupId(group);
   return env.GROUP.get(env.GROUP.idFromName(group));
 }
 
@@ -84,6 +92,28 @@ groups.post("/v1/groups/:group/members/:memberId/heartbeat", async (c) => {
   const { body } = await readJsonObject(c.req.raw, LIMITS.adminBodyBytes, { optional: true });
   onlyFields(body, []);
   return c.json(unwrap(await stub.heartbeat(c.req.param("memberId"))));
+});
+
+groups.get("/v1/groups/:group/members/:memberId/subscribe", async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new EdgelogError("INVALID_REQUEST", "this route upgrades to a WebSocket: send Upgrade: websocket");
+  }
+  const group = c.req.param("group");
+  const memberId = c.req.param("memberId");
+  checkGroupId(group);
+  if (memberId.length > MAX_MEMBER_ID_CHARS) throw new EdgelogError("INVALID_REQUEST", `a member id has at most ${MAX_MEMBER_ID_CHARS} characters`);
+  const autoOffsetReset = c.req.query("autoOffsetReset") ?? "earliest";
+  if (autoOffsetReset !== "earliest" && autoOffsetReset !== "latest") {
+    throw new EdgelogError("INVALID_REQUEST", `autoOffsetReset must be earliest or latest, got ${JSON.stringify(autoOffsetReset)}`);
+  }
+  // The member's existence is the session's to check: an unknown member is told over the socket
+  // (close code 4025), which a browser can see, where a refused upgrade is only an anonymous error.
+  const url = new URL("https://session/subscribe");
+  url.searchParams.set("group", group);
+  url.searchParams.set("memberId", memberId);
+  url.searchParams.set("autoOffsetReset", autoOffsetReset);
+  const session = c.env.SESSION.get(c.env.SESSION.idFromName(`${group}/${memberId}`));
+  return session.fetch(new Request(url, { headers: c.req.raw.headers }));
 });
 
 groups.delete("/v1/groups/:group/members/:memberId", async (c) => {

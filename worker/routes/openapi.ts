@@ -290,7 +290,7 @@ export const openapiDocument = {
       get: {
         summary: "WebSocket push: stored records from the offset, then each new record as it is appended",
         description:
-          "Send Upgrade: websocket (browsers may pass the token as ?access_token=). Server frames: text {records, nextOffset, highWatermark} (format=json) or binary record batches (format=binary); {type: pong}; {type: error, error}. Client frames: {type: ping}; {type: credit, records?, bytes?} (credit mode: never sent past the credit); {type: ack, offset} (push mode: resets the bound). A push-mode socket sent more than 1,000 records and 8 MiB since its last ack is closed with 4008; 4016: retention removed the offset; 4004: topic deleted. Close reasons are JSON {code, resumeOffset}.",
+          "Send Upgrade: websocket (browsers may pass the token as ?access_token=). Server frames: text {records, nextOffset, highWatermark} (format=json) or binary record batches (format=binary); {type: pong}; {type: error, error}. Client frames: {type: ping}; {type: credit, records?, bytes?} (credit mode: never sent past the credit); {type: ack, offset} (push mode: resets the bound). A push-mode socket sent more than 1,000 records and 8 MiB since its last ack is closed with 4008; 4016: retention removed the offset; 4004: topic deleted; 4006: leadership moved (reconnect). Close reasons are JSON {code, resumeOffset}.",
         parameters: [
           { name: "offset", in: "query", schema: { type: "integer", minimum: 0, default: 0 } },
           { name: "format", in: "query", schema: { enum: ["json", "binary"], default: "json" } },
@@ -362,6 +362,18 @@ export const openapiDocument = {
       post: {
         summary: "Stay alive; answers the current generation and assignment (an empty body is enough)",
         responses: { "200": { description: "Membership", content: json(ref("MemberAnswer")) }, ...errorResponses },
+      },
+    },
+    "/v1/groups/{group}/members/{memberId}/subscribe": {
+      parameters: [groupParam, memberParam],
+      get: {
+        summary: "Group subscription: one WebSocket for every partition the member is assigned, following reassignment",
+        description:
+          "Send Upgrade: websocket (browsers may pass the token as ?access_token=). The member's session object heartbeats the group for it while the socket is open (a hidden, throttled tab keeps its partitions); once it closes the member expires by its session timeout unless it reconnects. Server frames: {type: assignment, generation, assignment: [{topic, partition, committed, resetId}], revoked: [{topic, partition}]} first and on every change; {type: records, topic, partition, generation, records, nextOffset, highWatermark, bytes}; {type: reset, topic, partition, from, offset, error} (position out of range, moved by autoOffsetReset); {type: pong}; {type: error, error}. Client frames: {type: ping}; {type: credit, records?, bytes?} (nothing is sent before the first grant, never past it); {type: start, partitions: [{topic, partition, offset?}], generation?} (read from offset, default the committed one); {type: released, generation} (the revoked partitions are committed: the session heartbeats, which hands them on). Close codes: 4009 replaced by a newer connection of the member; 4025 UNKNOWN_MEMBER_ID (left or expired: join again); 4082 FENCED_INSTANCE_ID. Close reasons are JSON {code}.",
+        parameters: [
+          { name: "autoOffsetReset", in: "query", schema: { enum: ["earliest", "latest"], default: "earliest" }, description: "Where a partition without a committed offset, or whose position is out of range, starts" },
+        ],
+        responses: { "101": { description: "Switching protocols: the subscription" }, ...errorResponses },
       },
     },
     "/v1/groups/{group}/members/{memberId}": {

@@ -1,0 +1,116 @@
+/**
+ * The consumer over plain HTTP: a heartbeat loop follows the assignment, and each owned partition
+ * is read by long-polled binary fetches. Only this loop heartbeats, because a heartbeat releases
+ * what the previous answer took away, and the client must have committed those partitions first.
+ */
+import { EdgelogError } from "../../protocol/errors";
+import { jsonRecordsFrom } from "../../protocol/json-record";
+import type { TopicPartition } from "../group-subscription";
+import { tpKey, type ConsumerCore, type MemberAnswer, type Owned } from "./core";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Heartbeats and reads until stop() or a failure. `first` is the join answer to follow; without
+ * one (after the group socket fell back) the first heartbeat goes at once.
+ */
+export async function consumeOverHttp(core: ConsumerCore, first: MemberAnswer | null): Promise<void> {
+  let heartbeatMs = 0;
+  let wake: (() => void) | null = null;
+  const soon = () => {
+    heartbeatMs = 0;
+    wake?.();
+  };
+  core.onStaleGeneration = soon;
+  const unregister = core.onInterrupt(() => wake?.());
+  try {
+    if (first) heartbeatMs = await follow(core, first);
+    while (core.running) {
+      await Promise.race([sleep(heartbeatMs), new Promise<void>((r) => (wake = r))]);
+      if (!core.running) break;
+      heartbeatMs = (await heartbeat(core)) ?? heartbeatMs;
+      // Positions a refused (stale-generation) commit left behind go out with the new generation.
+      if (core.options.autoCommit) await core.commit([...core.owned.values()]);
+    }
+  } finally {
+    unregister();
+  }
+}
+
+/** One heartbeat, followed; answers the next interval (undefined: keep it, after a transient failure). */
+async function heartbeat(core: ConsumerCore): Promise<number | undefined> {
+  let answer: MemberAnswer;
+  try {
+    answer = await core.http.json<MemberAnswer>(
+      "POST",
+      `/v1/groups/${encodeURIComponent(core.options.groupId)}/members/${encodeURIComponent(core.memberId!)}/heartbeat`,
+    );
+  } catch (err) {
+    if (err instanceof EdgelogError && (err.code === "UNKNOWN_MEMBER_ID" || err.code === "FENCED_INSTANCE_ID")) {
+      // Expired or replaced: everything we held is gone; start over.
+      await core.release([...core.owned.values()], false);
+      return follow(core, await core.join());
+    }
+    if (err instanceof EdgelogError && !err.retriable) throw err;
+    return undefined; // a transient failure: the next heartbeat retries
+  }
+  return follow(core, answer);
+}
+
+/** Applies an answer: stop and commit what was taken away, start what was given. Answers the next interval. */
+async function follow(core: ConsumerCore, answer: MemberAnswer): Promise<number> {
+  core.generation = answer.generation;
+  let next = answer.heartbeatIntervalMs;
+  const revoked = core.revokedBy(answer.assignment);
+  if (revoked.length > 0) {
+    await core.release(revoked, core.options.autoCommit);
+    next = 0; // let go of them at once
+  }
+  const added = answer.assignment.filter((tp) => !core.owned.has(tpKey(tp)));
+  if (added.length > 0) await start(core, added);
+  return next;
+}
+
+/** Takes the partitions an answer gave, and starts a long-poll loop for each. */
+async function start(core: ConsumerCore, tps: TopicPartition[]): Promise<void> {
+  const committed = await core.http.json<{ offsets: (TopicPartition & { offset: number; resetId: number })[] }>(
+    "GET",
+    `/v1/groups/${encodeURIComponent(core.options.groupId)}/offsets`,
+  );
+  const byKey = new Map(committed.offsets.map((o) => [tpKey(o), { offset: o.offset, resetId: o.resetId }]));
+  for (const tp of tps) {
+    const owned = await core.own(tp, byKey.get(tpKey(tp)));
+    owned.done = pollLoop(core, owned);
+  }
+}
+
+/** Reads one partition with long-polled binary fetches until it is taken away or the consumer stops. */
+async function pollLoop(core: ConsumerCore, o: Owned): Promise<void> {
+  const path = `/v1/topics/${encodeURIComponent(o.tp.topic)}/partitions/${o.tp.partition}/batches`;
+  let backoff = 50;
+  while (core.running && !o.stopping) {
+    let res: Response;
+    try {
+      res = await core.http.send("GET", `${path}?offset=${o.position}&maxBytes=${core.options.maxBytes}&maxWaitMs=${core.options.maxWaitMs}`, {
+        signal: o.abort.signal,
+      });
+    } catch (err) {
+      if (o.stopping || !core.running) return;
+      if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
+        o.position = await core.resetPosition(o.tp);
+        continue;
+      }
+      if (err instanceof EdgelogError && !err.retriable) return core.fail(err);
+      await sleep(backoff + Math.random() * backoff);
+      backoff = Math.min(backoff * 2, 2_000);
+      continue;
+    }
+    backoff = 50;
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const highWatermark = Number(res.headers.get("edgelog-high-watermark"));
+    const records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true });
+    if (records.length === 0 || o.stopping) continue;
+    await core.handle(o, records, highWatermark);
+    if (core.failure) return;
+  }
+}

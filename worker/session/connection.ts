@@ -1,0 +1,63 @@
+/**
+ * A group socket as its session sees it: the WebSocket, its options and its credit, with the
+ * attachment (a few dozen bytes, well under the 2 KB limit) that carries them across hibernation.
+ */
+import { Credit, type CreditSnapshot } from "./credit";
+import type { AutoOffsetReset } from "./frames";
+
+export interface Attachment {
+  /** Increases with each connection of the session: only the newest one gets records. */
+  id: number;
+  autoOffsetReset: AutoOffsetReset;
+  /** Whether this socket got its first assignment frame. */
+  told: boolean;
+  credit: CreditSnapshot;
+}
+
+export class Connection {
+  readonly ws: WebSocket;
+  readonly id: number;
+  readonly autoOffsetReset: AutoOffsetReset;
+  readonly credit: Credit;
+  told: boolean;
+
+  constructor(ws: WebSocket, attachment: Attachment) {
+    this.ws = ws;
+    this.id = attachment.id;
+    this.autoOffsetReset = attachment.autoOffsetReset;
+    this.credit = new Credit(attachment.credit);
+    this.told = attachment.told;
+  }
+
+  /** The attachment of a socket, or null (not one of the session's). */
+  static attachmentOf(ws: WebSocket): Attachment | null {
+    return (ws.deserializeAttachment() as Attachment | null) ?? null;
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Keeps the credit and the told flag in the attachment. */
+  save(): void {
+    const attachment: Attachment = { id: this.id, autoOffsetReset: this.autoOffsetReset, told: this.told, credit: this.credit.snapshot() };
+    this.ws.serializeAttachment(attachment);
+  }
+
+  send(frame: string): void {
+    if (this.open) this.ws.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    closeSocket(this.ws, code, reason);
+  }
+}
+
+/** Closes a socket, ignoring one that is closing already. */
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closing
+  }
+}
