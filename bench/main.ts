@@ -20,7 +20,7 @@
  */
 import { encodeBatch } from "../protocol/record-batch";
 import WebSocket from "ws";
-import { Consumer } from "../web-client/consumer";
+import { Consumer, type ConsumerOptions } from "../web-client/consumer";
 import { splitBatches } from "../protocol/record-batch";
 import { startDevServer, type DevServer } from "../test/support/dev-server";
 import { closeAgent, request, type BenchResponse } from "./http";
@@ -184,8 +184,11 @@ async function fetchAll(base: string, server: DevServer | null, topic: string, f
   return summarize(`fetch-${format}-${FETCH_RECORDS >= 1e6 ? `${FETCH_RECORDS / 1e6}M` : FETCH_RECORDS}`, { records, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
 }
 
-/** Loads FETCH_RECORDS records over 4 partitions, then drains them with a group of 2 consumers. */
-async function groupConsume(base: string, server: DevServer | null): Promise<Result> {
+/**
+ * Loads FETCH_RECORDS records over 4 partitions, then drains them with a group of 2 consumers,
+ * over HTTP long-polls or each over its one group WebSocket.
+ */
+async function groupConsume(base: string, server: DevServer | null, transport: "http" | "websocket"): Promise<Result> {
   const topic = `bench-group-${Date.now()}`;
   const partitions = 4;
   await createTopic(base, topic, partitions);
@@ -201,7 +204,18 @@ async function groupConsume(base: string, server: DevServer | null): Promise<Res
     let last = started;
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
-    const consumers = [0, 1].map(() => new Consumer({ url: base, groupId: topic, topics: [topic], maxBytes: 4 << 20, maxWaitMs: 100 }));
+    const consumers = [0, 1].map(
+      () =>
+        new Consumer({
+          url: base,
+          groupId: topic,
+          topics: [topic],
+          maxBytes: 4 << 20,
+          maxWaitMs: 100,
+          transport,
+          ...(transport === "websocket" ? { WebSocket: WebSocket as unknown as ConsumerOptions["WebSocket"] } : {}),
+        }),
+    );
     const runs = consumers.map((c) =>
       c.run({
         eachBatch: async ({ records }) => {
@@ -219,7 +233,7 @@ async function groupConsume(base: string, server: DevServer | null): Promise<Res
     await Promise.all(runs);
     return elapsed;
   });
-  return summarize("group-consume-2x4", { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
+  return summarize(transport === "http" ? "group-consume-2x4" : "group-socket-2x4", { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
 }
 
 /**
@@ -347,7 +361,8 @@ async function main(): Promise<void> {
       if (wanted("push-binary")) step(await pushThroughput(base, server, topic));
     }
     if (wanted("push-latency")) step(await pushLatency(base, server));
-    if (wanted("group")) step(await groupConsume(base, server));
+    if (wanted("group-consume")) step(await groupConsume(base, server, "http"));
+    if (wanted("group-socket")) step(await groupConsume(base, server, "websocket"));
   } finally {
     closeAgent();
     await server?.stop();

@@ -9,7 +9,9 @@
  *     sends "released" (when something was revoked), so the group hands those partitions on, and
  *     "start";
  *   - a records frame goes to `onRecords`; once it returns, the frame's records and bytes are
- *     granted back as credit, so the server never has more than `window` in flight.
+ *     owed back as credit, so the server never has more than `window` in flight. Credit is
+ *     granted back once half a window is owed (as TCP's window updates), not after every frame:
+ *     small grants would have the server read and send a few records at a time.
  * When the connection drops it reconnects with jittered exponential backoff; the server sends the
  * assignment again, and `onAssignment` restates every position (the offset after the last record
  * handled): nothing is skipped, nothing handed over twice. The member's session heartbeats for it
@@ -88,7 +90,7 @@ export interface GroupSubscriptionOptions {
   backoff?: BackoffOptions;
   /** Before any connection opened: give up after this many tries (default: never). */
   maxFailedConnects?: number;
-  /** Credit: records and bytes the server may have sent ahead of the handler (default 2,000 and 8 MiB). */
+  /** Credit: records and bytes the server may have sent ahead of the handler (default 20,000 and 8 MiB). */
   window?: { records?: number; bytes?: number };
   /** Keep-alive pings, so idle proxies do not cut the socket (default every 30 s; 0: none). */
   pingIntervalMs?: number;
@@ -138,12 +140,14 @@ export class GroupSubscription {
     const current = () => this.#socket === socket && !this.#closed;
     let opened = false;
     let ping: ReturnType<typeof setInterval> | undefined;
+    const window = { records: this.#options.window?.records ?? 20_000, bytes: this.#options.window?.bytes ?? 8 * 1024 * 1024 };
+    const owed = { records: 0, bytes: 0 };
     socket.addEventListener("open", () => {
       opened = true;
       this.connections++;
       this.#backoff.reset();
       this.#failedConnects = 0;
-      send({ type: "credit", records: this.#options.window?.records ?? 2_000, bytes: this.#options.window?.bytes ?? 8 * 1024 * 1024 });
+      send({ type: "credit", records: window.records, bytes: window.bytes });
       const every = this.#options.pingIntervalMs ?? 30_000;
       if (every > 0) ping = setInterval(() => send({ type: "ping" }), every);
     });
@@ -165,7 +169,13 @@ export class GroupSubscription {
         } else if (frame.type === "records") {
           const batch = frame as unknown as GroupRecords & { bytes: number };
           await this.#options.onRecords(batch);
-          send({ type: "credit", records: batch.records.length, bytes: batch.bytes });
+          owed.records += batch.records.length;
+          owed.bytes += batch.bytes;
+          // With less than half a window owed, the server still holds more than half of it.
+          if (owed.records * 2 >= window.records || owed.bytes * 2 >= window.bytes) {
+            send({ type: "credit", records: owed.records, bytes: owed.bytes });
+            owed.records = owed.bytes = 0;
+          }
         } else if (frame.type === "reset") {
           await this.#options.onReset?.(frame as unknown as TopicPartition & { from: number; offset: number });
         }
