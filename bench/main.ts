@@ -279,10 +279,19 @@ async function pushLatency(base: string, server: DevServer | null): Promise<Resu
         sentAt.set(value, now);
         return { value };
       });
-      sends.push(request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body: JSON.stringify({ records }), headers: { "content-type": "application/json" } }));
+      sends.push(
+        request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body: JSON.stringify({ records }), headers: { "content-type": "application/json" } }).then((res) =>
+          expectOk(res, "produce for push latency"),
+        ),
+      );
     }
     await Promise.all(sends);
-    await done;
+    // A subscriber that stops receiving is a failure to report, not a bench that hangs.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      done,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`push latency: the subscriber had ${received} of ${total} records 30 s after the last send`)), 30_000))),
+    ]).finally(() => clearTimeout(timer));
     return (performance.now() - started) / 1000;
   });
   ws.close();

@@ -68,9 +68,18 @@ export async function onLeader<T>(
       continue;
     }
     if (outcome.ok) return outcome.value;
-    if (!MOVED.has(outcome.code)) throw new EdgelogError(outcome.code, outcome.message);
     failure = new EdgelogError(outcome.code, outcome.message);
-    current = await refresh(env, current);
+    if (MOVED.has(outcome.code)) {
+      // Nothing was applied: ask again where leadership went.
+      current = await refresh(env, current);
+      continue;
+    }
+    // Timed out while an acks=all write waited: the outcome is unknown. If leadership moved
+    // meanwhile, an idempotent call is sent to the new leader; otherwise the client decides.
+    if (!idempotent || outcome.code !== "REQUEST_TIMED_OUT") throw failure;
+    const fresh = await refresh(env, current);
+    if (partitionOf(fresh, partition).leaderEpoch === p.leaderEpoch) throw failure;
+    current = fresh;
   }
   throw failure ?? new EdgelogError("LEADER_NOT_AVAILABLE", `partition ${partition} has no reachable leader`);
 }

@@ -158,7 +158,8 @@ export class Partition extends DurableObject<Env> {
     const settled = () => this.#log.highWatermark >= end || this.#fenced || !this.#log.isLeader || this.#log.owner.isr.length < min;
     if (!settled()) await this.#commits.wait(settled, config["replica.lag.time.max.ms"] + ACK_GRACE_MS);
     if (this.#fenced || !this.#log.isLeader) {
-      throw new EdgelogError("NOT_LEADER_OR_FOLLOWER", "leadership moved before the write was replicated: the outcome is unknown; retry on the new leader");
+      // Not NOT_LEADER_OR_FOLLOWER, which promises nothing was applied: this write may survive.
+      throw new EdgelogError("REQUEST_TIMED_OUT", "leadership moved before the write was replicated: the outcome is unknown; retry on the new leader");
     }
     // As Kafka: committed or not, a write the in-sync set fell below min.insync.replicas under is not safe.
     if (this.#log.owner.isr.length < min) {
