@@ -175,7 +175,7 @@ export class PartitionLog {
    * can interleave, and the writes commit together.
    */
   append(request: AppendRequest, now: number): AppendResult {
-    const { config, isr, leaderEpoch } = this.owner;
+    const { config, isr, replicas, leaderEpoch } = this.owner;
     if (request.acks === "all" && isr.length < config["min.insync.replicas"]) {
       throw new EdgelogError(
         "NOT_ENOUGH_REPLICAS",
@@ -252,7 +252,8 @@ export class PartitionLog {
         const result = plan.map(({ baseOffset, lastOffset, duplicate }) => ({ baseOffset, lastOffset, duplicate }));
         this.#idempotence.putRequestKey(request.idempotencyKey, request.digest, result, now);
       }
-      if (isr.length === 1) this.#putMeta("high_watermark", String(nextOffset));
+      // Recorded for a replicated partition, whose in-sync set may grow again (a lone replica's is its log end).
+      if (isr.length === 1 && replicas.length > 1) this.#putMeta("high_watermark", String(nextOffset));
     });
     this.logEndOffset = nextOffset;
     this.endPosition = position;
