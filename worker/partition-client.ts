@@ -112,15 +112,18 @@ export async function appendTo(env: Env, topic: TopicMetadata, partition: number
 
 /**
  * Reads from the leader, or from `replica` when given (a replica near the reader, KIP-392): a
- * follower serves only what is below its own high watermark; whatever it cannot answer (an
- * offset past its watermark, a moved epoch, no answer) is read from the leader instead.
+ * follower serves only what is below its own high watermark, and long-polls a reader caught up
+ * with it; whatever it cannot answer (an offset past its watermark, a moved epoch, no answer) is
+ * read from the leader instead.
  */
 export async function readFrom(env: Env, topic: TopicMetadata, partition: number, request: FetchRequest, replica?: number): Promise<ReadResult & { replica: number }> {
   const p = partitionOf(topic, partition);
   if (replica !== undefined && replica !== p.leader && p.replicas.includes(replica)) {
     try {
       const outcome = await replicaStub(env, topic.topicId, partition, replica).read({ ...request, leaderEpoch: p.leaderEpoch });
-      if (outcome.ok) return { ...outcome.value, replica };
+      // Records, or a reader caught up with this follower's watermark (its long-poll ran out here).
+      // An offset past that watermark (the follower lags what the reader has seen) goes to the leader.
+      if (outcome.ok && (outcome.value.nextOffset > request.offset || request.offset <= outcome.value.highWatermark)) return { ...outcome.value, replica };
     } catch {
       // unreachable follower: the leader answers
     }

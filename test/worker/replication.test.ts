@@ -111,6 +111,25 @@ suite("acks and the high watermark", () => {
     await fault(name, f2, "none");
     expect((await eventually("committed", () => valuesOf(name), (r) => r.values.length === 2)).values).toEqual(["one", "two"]);
   });
+  it("an offset between the high watermark and the leader's log end is a valid position with nothing to read yet (as after a failover); past the log end is out of range", async () => {
+    const name = uniqueTopic("hw-leo");
+    const t = await createReplicated(name, 3, FAST);
+    const [, f1, f2] = t.partitions[0].replicas;
+    await appendOk(name, await batchOf(["one"]), "all");
+    await fault(name, f1, "slow", 1_000);
+    await fault(name, f2, "slow", 1_000);
+    await appendOk(name, await batchOf(["two", "three"]), "1");
+    const early = await api(`/v1/topics/${name}/partitions/0/records?offset=2`);
+    const body = (await early.json()) as { records: unknown[]; highWatermark: number };
+    expect(early.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ records: [], highWatermark: 1 });
+    await expectError(await api(`/v1/topics/${name}/partitions/0/records?offset=4`), 400, "OFFSET_OUT_OF_RANGE");
+    // A long-poll there answers once the records are committed.
+    await fault(name, f1, "none");
+    await fault(name, f2, "none");
+    const waited = (await (await api(`/v1/topics/${name}/partitions/0/records?offset=2&maxWaitMs=5000`)).json()) as { records: { value: string }[] };
+    expect(waited.records.map((r) => r.value)).toEqual(["three"]);
+  });
 });
 
 suite("a follower down", () => {

@@ -267,14 +267,18 @@ export class PartitionLog {
     };
   }
 
-  /** Throws OFFSET_OUT_OF_RANGE unless logStartOffset <= offset <= highWatermark. */
+  /**
+   * Throws OFFSET_OUT_OF_RANGE unless logStartOffset <= offset <= the log end. With one replica
+   * the log end is the high watermark. With replicas, an offset between the two (records stored
+   * here but not yet committed, as just after a failover, when the new leader's watermark still
+   * lags the one the old leader showed) is a valid position with nothing to read yet, as in
+   * Kafka: reads answer no records and long-polls wait, so a consumer never resets its position.
+   */
   checkOffset(offset: number): void {
     this.owner;
-    if (offset < this.logStartOffset || offset > this.highWatermark) {
-      throw new EdgelogError(
-        "OFFSET_OUT_OF_RANGE",
-        `offset ${offset} is outside [${this.logStartOffset}, ${this.highWatermark}] (log start offset, high watermark)`,
-      );
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      const end = this.logEndOffset === this.highWatermark ? `${this.highWatermark}] (log start offset, high watermark)` : `${this.logEndOffset}] (log start offset, log end offset; high watermark ${this.highWatermark})`;
+      throw new EdgelogError("OFFSET_OUT_OF_RANGE", `offset ${offset} is outside [${this.logStartOffset}, ${end}`);
     }
   }
 
