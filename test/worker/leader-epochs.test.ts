@@ -31,3 +31,13 @@ describe("divergence", () => {
     expect(divergence(e([0, 0], [1, 3], [2, 3]), 5, e([0, 0], [2, 3]), 6)).toBe(5);
   });
 });
+
+describe("divergence at the leader's log start", () => {
+  it("an epoch the leader no longer holds because its log starts later is not a divergence below that start", () => {
+    // The leader started its log over at 50 (it was far behind); it holds epochs 3 and 4 from there.
+    expect(divergence(e([0, 0], [3, 40]), 60, e([3, 50], [4, 55]), 70, 50)).toBe(55);
+    expect(divergence(e([0, 0]), 40, e([3, 50]), 70, 50)).toBe(40);
+    // An epoch the leader lacks that runs past its log start diverges where the leader's log starts.
+    expect(divergence(e([0, 0], [2, 45]), 60, e([3, 50]), 70, 50)).toBe(50);
+  });
+});

@@ -240,6 +240,27 @@ describe("Idempotency-Key on the JSON API", () => {
   });
 });
 
+describe("requests of many batches", () => {
+  it("refuses a request with more than five batches of one producer (a resend could not be recognised) with 400 INVALID_REQUEST, storing nothing", async () => {
+    const topic = uniqueTopic("many-batches");
+    await createTopic(topic, 1);
+    const p = await initProducer();
+    const batches = await Promise.all(Array.from({ length: 6 }, (_, i) => batchOf(p, i, [`v${i}`])));
+    const body = new Uint8Array(batches.reduce((n, b) => n + b.byteLength, 0));
+    let at = 0;
+    for (const b of batches) {
+      body.set(b, at);
+      at += b.byteLength;
+    }
+    const error = await expectError(await postBatch(topic, 0, body), 400, "INVALID_REQUEST");
+    expect(error.message).toMatch(/at most 5 batches/);
+    expect(await values(topic)).toEqual([]);
+    // Five are fine.
+    expect((await postBatch(topic, 0, body.subarray(0, at - batches[5].byteLength))).status).toBe(200);
+    expect(await values(topic)).toEqual(["v0", "v1", "v2", "v3", "v4"]);
+  });
+});
+
 describe("a seeded history of produces, retries, gaps and reads", () => {
   it("loses no acknowledged record, duplicates none, never shows two values at one offset, and keeps offsets dense", async () => {
     const topic = uniqueTopic("history");

@@ -14,7 +14,7 @@
  */
 import { createExecutionContext, env, runInDurableObject } from "cloudflare:test";
 import { describe as suite, expect, it } from "vitest";
-import { readBatchHeader } from "../../protocol/record-batch";
+import { assignOffsets, readBatchHeader } from "../../protocol/record-batch";
 import { createApp } from "../../worker/app";
 import { api, BASE, expectError, uniqueTopic } from "./helpers";
 import { openSocket } from "./socket";
@@ -329,6 +329,37 @@ suite("leader failover", () => {
     await fault(name, f2, "none");
     // The old leader's suffix is truncated when it follows: every replica ends with the new history.
     for (const r of [leader, f2]) await eventually(`replica ${r}`, () => storedValues(t.topicId, r), (v) => JSON.stringify(v) === JSON.stringify(["everywhere", "after"]));
+  });
+});
+
+suite("leader epochs on a replica", () => {
+  it("a leadership held without writing leaves no epoch record once older batches arrive where it started (so later comparisons do not cut committed records)", async () => {
+    const name = uniqueTopic("empty-epoch");
+    const t = await createReplicated(name, 3);
+    const [, r, f] = t.partitions[0].replicas;
+    const stub = replica(t.topicId, r);
+    // r leads epoch 1 without writing anything, then follows f at epoch 2.
+    expect(await stub.lead({ leader: r, leaderEpoch: 1, isr: t.partitions[0].replicas })).toMatchObject({ ok: true });
+    const follow = await stub.follow({
+      leader: f,
+      leaderEpoch: 2,
+      isr: t.partitions[0].replicas,
+      epochs: [{ epoch: 0, startOffset: 0 }, { epoch: 2, startOffset: 3 }],
+      logEndOffset: 3,
+      logStartOffset: 0,
+      startPosition: 0,
+      config: t.config as never,
+      configVersion: 0,
+    });
+    expect(follow).toMatchObject({ ok: true, value: { logEndOffset: 0 } });
+    // f ships batches of epoch 0 (written by the first leader) at offsets 0..2.
+    const bytes = await batchOf(["a", "b", "c"]);
+    assignOffsets(bytes, 0, 0);
+    expect(await stub.replicate({ leader: f, leaderEpoch: 2, fromOffset: 0, data: bytes, keys: [], highWatermark: 3, configVersion: 0 })).toMatchObject({ ok: true, value: { logEndOffset: 3 } });
+    const epochs = await runInDurableObject(stub, async (_instance, state) =>
+      state.storage.sql.exec<{ epoch: number; start_offset: number }>("SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch").toArray(),
+    );
+    expect(epochs).toEqual([{ epoch: 0, start_offset: 0 }]);
   });
 });
 

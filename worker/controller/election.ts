@@ -5,8 +5,10 @@
  * Objects show failures as resets and overloads that usually heal in place, so one report is
  * only a suspicion: the controller probes the leader itself, PROBES times over about a tenth of a
  * second, and elects only if every probe fails. Then (as Kafka's controller does):
- *   - candidates are the in-sync replicas other than the leader; the reachable one with the
- *     longest log wins (ties go to the earlier replica in the placement order);
+ *   - candidates are the in-sync replicas other than the leader, each probed as the leader was;
+ *     the reachable one with the longest log wins (ties go to the earlier replica in the
+ *     placement order). The in-sync set is read again after the probes: the leader may have
+ *     changed it meanwhile (an overloaded leader can still reach the controller);
  *   - with none reachable, an unclean election (any reachable replica, possibly losing
  *     acknowledged writes) happens only if the topic enables unclean.leader.election.enable;
  *     otherwise the partition keeps its leader and waits for it (LEADER_NOT_AVAILABLE meanwhile);
@@ -29,6 +31,20 @@ const PROBE_SPACING_MS = 40;
 const PROBE_TIMEOUT_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The candidate with the longest log among those that answered (ties: the earlier one), or null. */
+function longest(candidates: number[], statuses: Map<number, LogStatus>): number | null {
+  let best: number | null = null;
+  let bestEnd = -1;
+  for (const r of candidates) {
+    const s = statuses.get(r);
+    if (s && s.logEndOffset > bestEnd) {
+      best = r;
+      bestEnd = s.logEndOffset;
+    }
+  }
+  return best;
+}
 
 /** Calls a replica's status with a timeout; null when it did not answer. */
 async function probe(env: Env, topicId: string, partition: number, replica: number): Promise<LogStatus | null> {
@@ -80,33 +96,38 @@ export class Elections {
       if (status) return current;
     }
     const others = current.replicas.filter((r) => r !== current.leader);
-    const inSync = others.filter((r) => current.isr.includes(r));
-    let winner = await this.#longest(topicId, partition, inSync);
-    if (winner === null && topic.config["unclean.leader.election.enable"]) winner = await this.#longest(topicId, partition, others);
+    const statuses = await this.#statuses(topicId, partition, others);
+    // The probes awaited: the leader may have changed the in-sync set meanwhile (it may be
+    // overloaded for callers yet still reach the controller). Decide on the set as it is now.
+    const { topic: _t, ...now } = this.#registry.partition(topicId, partition);
+    if (now.leaderEpoch !== current.leaderEpoch) return now;
+    const inSync = others.filter((r) => now.isr.includes(r));
+    let winner = longest(inSync, statuses);
+    if (winner === null && topic.config["unclean.leader.election.enable"]) winner = longest(others, statuses);
     if (winner === null) {
-      throw new EdgelogError("LEADER_NOT_AVAILABLE", `partition ${partition}'s leader (replica ${current.leader}) is unreachable and no in-sync replica can take over`);
+      throw new EdgelogError("LEADER_NOT_AVAILABLE", `partition ${partition}'s leader (replica ${now.leader}) is unreachable and no in-sync replica can take over`);
     }
     // The failed leader leaves the in-sync set; an unclean winner is the set's only member.
-    const isr = current.isr.includes(winner) ? current.isr.filter((r) => r !== current.leader) : [winner];
+    const isr = now.isr.includes(winner) ? now.isr.filter((r) => r !== now.leader) : [winner];
     const elected = this.#registry.elect(topicId, partition, winner, isr);
     console.warn(`edgelog: partition ${partition} of topic ${topic.name}: replica ${winner} leads epoch ${elected.leaderEpoch} (replica ${current.leader} unreachable)`);
     await this.announce(topicId, elected);
     return elected;
   }
 
-  /** The reachable replica with the longest log among `candidates`, or null. */
-  async #longest(topicId: string, partition: number, candidates: number[]): Promise<number | null> {
-    const statuses = await Promise.all(candidates.map((r) => probe(this.#env, topicId, partition, r)));
-    let best: number | null = null;
-    let bestEnd = -1;
-    candidates.forEach((r, i) => {
-      const s = statuses[i];
-      if (s && s.logEndOffset > bestEnd) {
-        best = r;
-        bestEnd = s.logEndOffset;
-      }
-    });
-    return best;
+  /** Each candidate's status, probed up to PROBES times (one transient error must not pass over the longest log). */
+  async #statuses(topicId: string, partition: number, candidates: number[]): Promise<Map<number, LogStatus>> {
+    const found = new Map<number, LogStatus>();
+    await Promise.all(
+      candidates.map(async (r) => {
+        for (let i = 0; i < PROBES; i++) {
+          if (i > 0) await sleep(PROBE_SPACING_MS);
+          const status = await probe(this.#env, topicId, partition, r);
+          if (status) return void found.set(r, status);
+        }
+      }),
+    );
+    return found;
   }
 
   /** Tells the new leader, then the other replicas, of a leadership (best effort for the others). */

@@ -23,14 +23,19 @@ export interface EpochEntry {
  * divergence([{ epoch: 0, startOffset: 0 }, { epoch: 1, startOffset: 5 }], 8,
  *            [{ epoch: 0, startOffset: 0 }, { epoch: 1, startOffset: 5 }, { epoch: 2, startOffset: 6 }], 9) // 6
  */
-export function divergence(follower: EpochEntry[], followerEnd: number, leader: EpochEntry[], leaderEnd: number): number {
+export function divergence(follower: EpochEntry[], followerEnd: number, leader: EpochEntry[], leaderEnd: number, leaderStart = 0): number {
   for (let i = 0; i < follower.length; i++) {
     const { epoch, startOffset } = follower[i];
     const end = Math.min(follower[i + 1]?.startOffset ?? followerEnd, followerEnd);
     if (end <= startOffset) continue; // an epoch that wrote nothing here
     const at = leader.findIndex((e) => e.epoch === epoch);
-    // The leader never held a batch of this epoch: everything from here on is the follower's own.
-    if (at < 0) return startOffset;
+    if (at < 0) {
+      // Below the leader's log start there is nothing to compare (retention, or a leader that
+      // started its log over there): that part stands.
+      if (end <= leaderStart) continue;
+      // The leader never held a batch of this epoch: everything from here on is the follower's own.
+      return Math.max(startOffset, leaderStart);
+    }
     const leaderEnd_ = Math.min(leader[at + 1]?.startOffset ?? leaderEnd, leaderEnd);
     if (end > leaderEnd_) return Math.max(startOffset, leaderEnd_);
   }

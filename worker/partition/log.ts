@@ -12,7 +12,7 @@ import type { TopicConfig } from "../controller/topic-config";
 import { addMissingColumns } from "../storage/migrate";
 import { IdempotenceStore, type RequestKeyRow } from "./idempotence-store";
 import type { EpochEntry } from "./leader-epochs";
-import { advance, checkSequence, type ProducerEntry } from "./producer-state";
+import { advance, checkSequence, RECENT_BATCHES, type ProducerEntry } from "./producer-state";
 import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA } from "./schema";
 import type { AppendedBatch, AppendRequest, AppendResult, LogStatus, PartitionAssignment, ReadResult } from "./types";
 
@@ -185,6 +185,19 @@ export class PartitionLog {
     if (request.idempotencyKey !== undefined) {
       const batches = this.#idempotence.answered(request.idempotencyKey, request.digest);
       if (batches) return { batches, logStartOffset: this.logStartOffset, highWatermark: this.highWatermark };
+    }
+    // A resent request is recognised batch by batch against the last RECENT_BATCHES of each
+    // producer: one carrying more than that from a producer could be applied and then, resent
+    // after a lost answer, refused as out of order. So it is refused up front (as Kafka bounds
+    // an idempotent producer's in-flight batches to 5).
+    const perProducer = new Map<number, number>();
+    for (const { header } of request.batches) {
+      if (header.producerId < 0) continue;
+      const n = (perProducer.get(header.producerId) ?? 0) + 1;
+      if (n > RECENT_BATCHES) {
+        throw new EdgelogError("INVALID_REQUEST", `at most ${RECENT_BATCHES} batches of one idempotent producer per request (producer ${header.producerId} sent more)`);
+      }
+      perProducer.set(header.producerId, n);
     }
     for (const { header } of request.batches) {
       if (header.size > config["max.message.bytes"]) {
@@ -375,9 +388,18 @@ export class PartitionLog {
       const producers = new Map<number, ProducerEntry | undefined>();
       for (const { header, bytes } of batches) {
         const lastOffset = header.baseOffset + header.lastOffsetDelta;
-        if (header.partitionLeaderEpoch > lastEpoch) {
-          this.#putEpoch(header.partitionLeaderEpoch, header.baseOffset);
-          lastEpoch = header.partitionLeaderEpoch;
+        const epoch = header.partitionLeaderEpoch;
+        if (epoch < lastEpoch) {
+          // An older epoch's batch where a newer epoch was recorded to start: that epoch (a
+          // leadership this replica held without writing) holds nothing here. Drop its record,
+          // so epochs say what each offset really is (Kafka's LeaderEpochFileCache.assign).
+          this.#sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ? AND epoch > ?", header.baseOffset, epoch);
+          this.#lastEpoch = null;
+          lastEpoch = this.lastEpoch;
+        }
+        if (epoch > lastEpoch) {
+          this.#putEpoch(epoch, header.baseOffset);
+          lastEpoch = epoch;
         }
         timeIndex = Math.max(timeIndex, header.maxTimestamp);
         this.#sql.exec(

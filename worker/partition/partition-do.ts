@@ -215,7 +215,7 @@ export class Partition extends DurableObject<Env> {
         // What this replica needs next is gone from the leader (retention): start over from there.
         log.resetTo(request.logStartOffset, request.startPosition);
       } else {
-        log.truncateTo(divergence(log.epochs(), log.logEndOffset, request.epochs, request.logEndOffset));
+        log.truncateTo(divergence(log.epochs(), log.logEndOffset, request.epochs, request.logEndOffset, request.logStartOffset));
       }
       return { logEndOffset: log.logEndOffset };
     });

@@ -64,6 +64,11 @@ export class Replicator {
   #lagTimer: ReturnType<typeof setTimeout> | null = null;
   #watermarkTimer: ReturnType<typeof setTimeout> | null = null;
   #isrChange: Promise<void> | null = null;
+  /**
+   * Followers being added to the in-sync set: the controller may record them before its answer
+   * arrives, so from the moment of asking the watermark waits for them too (as Kafka's does).
+   */
+  #joining = new Set<number>();
   #active = false;
 
   constructor(log: PartitionLog, host: ReplicatorHost) {
@@ -94,6 +99,7 @@ export class Replicator {
     this.#active = false;
     for (const p of this.#progress.values()) if (p.retry) clearTimeout(p.retry);
     this.#progress.clear();
+    this.#joining.clear();
     if (this.#lagTimer) clearTimeout(this.#lagTimer);
     if (this.#watermarkTimer) clearTimeout(this.#watermarkTimer);
     this.#lagTimer = this.#watermarkTimer = null;
@@ -158,7 +164,7 @@ export class Replicator {
             config,
             configVersion,
           });
-          if (!this.#answered(p, outcome)) return;
+          if (this.#stale(replica, p, leaderEpoch) || !this.#answered(p, outcome)) return;
           continue;
         }
         if (p.logEnd >= log.logEndOffset && (!watermark || p.sentWatermark >= log.highWatermark)) break;
@@ -175,7 +181,7 @@ export class Replicator {
           highWatermark,
           configVersion,
         });
-        if (!this.#answered(p, outcome)) return;
+        if (this.#stale(replica, p, leaderEpoch) || !this.#answered(p, outcome)) return;
         p.sentWatermark = highWatermark;
         if (p.logEnd !== null && p.logEnd >= end) p.caughtUpAt = Math.max(p.caughtUpAt, sentAt);
         this.#advanceHighWatermark();
@@ -191,6 +197,11 @@ export class Replicator {
     } finally {
       p.inFlight = false;
     }
+  }
+
+  /** Whether an answer belongs to a leadership or a follower state that has since been replaced. */
+  #stale(replica: number, p: Progress, leaderEpoch: number): boolean {
+    return !this.#active || this.#progress.get(replica) !== p || this.#log.owner.leaderEpoch !== leaderEpoch;
   }
 
   /** Records a follower's answer; false (and a retry scheduled) when it refused. */
@@ -226,7 +237,7 @@ export class Replicator {
   #advanceHighWatermark(): void {
     const { isr, replica: self } = this.#log.owner;
     let hw = this.#log.logEndOffset;
-    for (const r of isr) {
+    for (const r of new Set([...isr, ...this.#joining])) {
       if (r === self) continue;
       const logEnd = this.#progress.get(r)?.logEnd;
       if (logEnd === null || logEnd === undefined) return;
@@ -249,7 +260,9 @@ export class Replicator {
     const { isr } = this.#log.owner;
     if (isr.includes(replica) || p.logEnd === null) return;
     if (p.logEnd < this.#log.highWatermark || p.logEnd < this.#epochStart()) return;
-    void this.#changeIsr((current) => (current.includes(replica) ? null : [...current, replica]));
+    if (this.#joining.has(replica)) return;
+    this.#joining.add(replica);
+    void this.#changeIsr((current) => (current.includes(replica) ? null : [...current, replica])).finally(() => this.#joining.delete(replica));
   }
 
   #epochStart(): number {
@@ -300,6 +313,7 @@ export class Replicator {
       if (!wanted) return;
       const order = this.#log.owner.replicas;
       wanted.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+      const epoch = this.#log.owner.leaderEpoch;
       let outcome: Outcome<{ isr: number[] }>;
       try {
         outcome = await this.#host.alterIsr(wanted);
@@ -307,6 +321,8 @@ export class Replicator {
         console.warn(`edgelog: changing the in-sync set failed: ${String(err)}`);
         return;
       }
+      // An answer for a leadership this replica no longer holds changes nothing.
+      if (!this.#active || this.#log.owner.leaderEpoch !== epoch) return;
       if (!outcome.ok) {
         if (outcome.code === "FENCED_LEADER_EPOCH" || outcome.code === "NOT_LEADER_OR_FOLLOWER") this.#host.fenced();
         return;
