@@ -14,6 +14,7 @@
  */
 import { createExecutionContext, env, runInDurableObject } from "cloudflare:test";
 import { describe as suite, expect, it } from "vitest";
+import { partitionForKey } from "../../protocol/murmur2";
 import { assignOffsets, readBatchHeader } from "../../protocol/record-batch";
 import { createApp } from "../../worker/app";
 import { api, BASE, expectError, uniqueTopic } from "./helpers";
@@ -288,6 +289,22 @@ suite("leader failover", () => {
     const resumed = (await again.next((f) => "records" in f)) as { records: { offset: number; value: string }[] };
     expect(resumed.records).toMatchObject([{ offset: 2, value: "p2" }]);
     again.ws.close(1000);
+  });
+
+  it("an Idempotency-Key survives the failover of its home partition: a different request reusing it is still refused there, before anything is applied", async () => {
+    const name = uniqueTopic("key-failover");
+    const t = await createReplicated(name, 3, FAST, 2);
+    const key = "order-7";
+    const home = partitionForKey(new TextEncoder().encode(key), 2);
+    const other = 1 - home;
+    const keyed = (records: unknown[]) => api(`/v1/topics/${name}/records?acks=all`, { method: "POST", headers: { "idempotency-key": key }, json: { records } });
+    // The home partition records the key with no records of its own; a later batch ships it.
+    expect((await keyed([{ value: "x", partition: other }])).status).toBe(200);
+    expect((await api(`/v1/topics/${name}/records?acks=all`, { method: "POST", json: { records: [{ value: "h", partition: home }] } })).status).toBe(200);
+    await fault(name, t.partitions[home].leader, "unreachable", undefined, home);
+    await expectError(await keyed([{ value: "y", partition: other }]), 400, "INVALID_REQUEST");
+    expect((await describe(name)).partitions[home].leaderEpoch).toBe(1);
+    expect((await valuesOf(name, undefined, other)).values).toEqual(["x"]);
   });
 
   it("with no in-sync replica left, the partition waits for its leader (no unclean election) and answers a retriable error meanwhile", async () => {

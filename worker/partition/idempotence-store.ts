@@ -66,15 +66,19 @@ export class IdempotenceStore {
     }
   }
 
-  /** Remembers what a request under `key` was answered. Call inside the append's transaction. */
-  putRequestKey(key: string, digest: string | undefined, result: AppendedBatch[], now: number): void {
+  /**
+   * Remembers what a request under `key` was answered. Call inside the append's transaction.
+   * `logEnd` places a key whose answer names no offset (a request with no records here, as on a
+   * key's home partition): it ships to followers with the next batch appended after it.
+   */
+  putRequestKey(key: string, digest: string | undefined, result: AppendedBatch[], now: number, logEnd: number): void {
     this.#sql.exec(
       "INSERT INTO request_keys (key, digest, result, created_at, last_offset) VALUES (?, ?, ?, ?, ?)",
       key,
       digest ?? "",
       JSON.stringify(result),
       now,
-      Math.max(-1, ...result.map((b) => b.lastOffset)),
+      result.length > 0 ? Math.max(...result.map((b) => b.lastOffset)) : logEnd,
     );
   }
 

@@ -263,7 +263,7 @@ export class PartitionLog {
       this.#idempotence.putProducers(producers, now);
       if (request.idempotencyKey !== undefined) {
         const result = plan.map(({ baseOffset, lastOffset, duplicate }) => ({ baseOffset, lastOffset, duplicate }));
-        this.#idempotence.putRequestKey(request.idempotencyKey, request.digest, result, now);
+        this.#idempotence.putRequestKey(request.idempotencyKey, request.digest, result, now, nextOffset);
       }
       // Recorded for a replicated partition, whose in-sync set may grow again (a lone replica's is its log end).
       if (isr.length === 1 && replicas.length > 1) this.#putMeta("high_watermark", String(nextOffset));
