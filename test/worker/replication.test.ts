@@ -186,6 +186,22 @@ suite("a follower down", () => {
 });
 
 suite("leader failover", () => {
+  it("a report that the leader is unreachable is only a suspicion: the controller probes the leader itself, and a leader that answers keeps its epoch", async () => {
+    const name = uniqueTopic("no-flap");
+    const t = await createReplicated(name, 3, FAST);
+    const controller = env.CONTROLLER.get(env.CONTROLLER.idFromName("cluster"));
+    for (let i = 0; i < 3; i++) {
+      expect(await controller.leaderUnreachable(t.topicId, 0, 0)).toMatchObject({ ok: true, value: { leader: t.partitions[0].leader, leaderEpoch: 0 } });
+    }
+    // A slow leader is not a failed one either.
+    await fault(name, t.partitions[0].leader, "slow", 100);
+    expect(await controller.leaderUnreachable(t.topicId, 0, 0)).toMatchObject({ ok: true, value: { leaderEpoch: 0 } });
+    await fault(name, t.partitions[0].leader, "none");
+    // A report about an epoch that is no longer current changes nothing.
+    expect(await controller.leaderUnreachable(t.topicId, 0, 7)).toMatchObject({ ok: true, value: { leaderEpoch: 0 } });
+    expect((await describe(name)).partitions[0]).toMatchObject({ leader: t.partitions[0].leader, leaderEpoch: 0 });
+  });
+
   it("elects the in-sync follower with the longest log at a higher epoch; no acknowledged record is lost and the idempotent retry is not duplicated", async () => {
     const name = uniqueTopic("failover");
     const t = await createReplicated(name, 3, { "min.insync.replicas": 2, ...FAST });
