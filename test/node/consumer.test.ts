@@ -3,9 +3,9 @@
  * publish-subscribe across groups, at-least-once when a member dies, and handover on rebalance.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { Consumer, type ConsumedBatch } from "../../web-client";
 import { startDevServer, type DevServer } from "../support/dev-server";
+import { CONSUMER_TRANSPORTS } from "../support/transports";
 import { callJson, until } from "../support/http";
 
 let server: DevServer;
@@ -36,11 +36,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-// One suite, two transports: WebSocket push (with the `ws` package in Node) and HTTP long-polling.
-describe.each([
-  ["websocket", { transport: "websocket" as const, WebSocket: WebSocket as never }],
-  ["http", { transport: "http" as const }],
-])("the group consumer over %s", (transportName, transport) => {
+// One suite, two transports (test/support/transports.ts).
+describe.each(CONSUMER_TRANSPORTS)("the group consumer over %s", (transportName, transport) => {
   const consumer = (groupId: string, topic: string, extra: Partial<ConstructorParameters<typeof Consumer>[0]> = {}) =>
     new Consumer({ url: server.url, groupId: `${groupId}-${transportName}`, topics: [`${topic}-${transportName}`], maxWaitMs: 200, ...transport, ...extra });
   const t = (name: string) => `${name}-${transportName}`;

@@ -5,9 +5,9 @@
  */
 import "fake-indexeddb/auto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { Consumer, OffsetCache, type ConsumedBatch } from "../../web-client";
 import { startDevServer, type DevServer } from "../support/dev-server";
+import { CONSUMER_TRANSPORTS } from "../support/transports";
 import { callJson } from "../support/http";
 
 describe("OffsetCache.resume", () => {
@@ -43,11 +43,8 @@ describe("a consumer with an offset cache, against a real server", () => {
     await server?.stop();
   });
 
-  // One suite, two transports: the group socket (with the `ws` package in Node) and HTTP long-polling.
-  describe.each([
-    ["websocket", { transport: "websocket" as const, WebSocket: WebSocket as never }],
-    ["http", { transport: "http" as const }],
-  ])("over %s", (name, transport) => {
+  // One suite, two transports (test/support/transports.ts).
+  describe.each(CONSUMER_TRANSPORTS)("over %s", (name, transport) => {
     const group = `page-${name}`;
     const topic = `feed-${name}`;
 

@@ -34,8 +34,8 @@ export function uniqueTopic(prefix: string): string {
 }
 
 /** Creates a topic (asserting 201) and answers its description. */
-export async function createTopic(name: string, partitions = 1, config?: Record<string, unknown>): Promise<TopicDescription> {
-  const res = await api("/v1/topics", { method: "POST", json: { name, partitions, ...(config ? { config } : {}) } });
+export async function createTopic(name: string, partitions = 1, config?: Record<string, unknown>, replicationFactor?: number): Promise<TopicDescription> {
+  const res = await api("/v1/topics", { method: "POST", json: { name, partitions, ...(config ? { config } : {}), ...(replicationFactor ? { replicationFactor } : {}) } });
   const body = await res.json();
   expect(res.status, JSON.stringify(body)).toBe(201);
   return body as TopicDescription;

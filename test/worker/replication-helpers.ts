@@ -5,7 +5,7 @@ import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { encodeBatch } from "../../protocol/record-batch";
 import { replicaName, DEFAULT_REGIONS } from "../../worker/controller/placement";
-import { api, BASE, type TopicDescription } from "./helpers";
+import { api, BASE, createTopic, describeTopic, type TopicDescription } from "./helpers";
 
 export const MEDIA_TYPE = "application/vnd.kafka.record-batch.v2";
 const encoder = new TextEncoder();
@@ -21,17 +21,11 @@ export interface ReplicatedDescription extends TopicDescription {
 
 /** Creates a topic with `replicationFactor` replicas per partition (asserting 201). */
 export async function createReplicated(name: string, replicationFactor: number, config: Record<string, unknown> = {}, partitions = 1): Promise<ReplicatedDescription> {
-  const res = await api("/v1/topics", { method: "POST", json: { name, partitions, replicationFactor, config } });
-  const body = await res.json();
-  expect(res.status, JSON.stringify(body)).toBe(201);
-  return body as ReplicatedDescription;
+  return (await createTopic(name, partitions, config, replicationFactor)) as ReplicatedDescription;
 }
 
 export async function describe(name: string): Promise<ReplicatedDescription> {
-  const res = await api(`/v1/topics/${name}`);
-  const body = await res.json();
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body as ReplicatedDescription;
+  return (await describeTopic(name)) as ReplicatedDescription;
 }
 
 export async function initProducer(): Promise<Producer> {

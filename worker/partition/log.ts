@@ -235,8 +235,7 @@ export class PartitionLog {
       nextOffset = lastOffset + 1;
     }
 
-    let position = this.endPosition;
-    let timeIndex = this.#lastTimeIndex;
+    const end = { position: this.endPosition, timeIndex: this.#lastTimeIndex };
     this.#storage.transactionSync(() => {
       // The first batch of an epoch marks where the epoch starts (what truncation compares).
       if (nextOffset > this.logEndOffset && leaderEpoch > this.lastEpoch) this.#putEpoch(leaderEpoch, this.logEndOffset);
@@ -244,19 +243,7 @@ export class PartitionLog {
         const step = plan[i];
         if (step.duplicate) return;
         assignOffsets(bytes, step.baseOffset, leaderEpoch);
-        timeIndex = Math.max(timeIndex, header.maxTimestamp);
-        this.#sql.exec(
-          "INSERT INTO batches (base_offset, last_offset, position, size, max_timestamp, time_index, leader_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          step.baseOffset,
-          step.lastOffset,
-          position,
-          bytes.byteLength,
-          header.maxTimestamp,
-          timeIndex,
-          leaderEpoch,
-          bytes,
-        );
-        position += bytes.byteLength;
+        this.#insertBatch(end, step.baseOffset, step.lastOffset, leaderEpoch, header.maxTimestamp, bytes);
       });
       // In the same transaction as the batches: a batch is never stored without the state that
       // recognises its retry, nor that state without the batch.
@@ -269,8 +256,8 @@ export class PartitionLog {
       if (isr.length === 1 && replicas.length > 1) this.#putMeta("high_watermark", String(nextOffset));
     });
     this.logEndOffset = nextOffset;
-    this.endPosition = position;
-    this.#lastTimeIndex = timeIndex;
+    this.endPosition = end.position;
+    this.#lastTimeIndex = end.timeIndex;
     // Alone in the in-sync set, the leader commits at once; otherwise followers move the watermark.
     if (isr.length === 1) this.highWatermark = this.logEndOffset;
     return {
@@ -381,8 +368,7 @@ export class PartitionLog {
       expected = header.baseOffset + header.lastOffsetDelta + 1;
       at += header.size;
     }
-    let position = this.endPosition;
-    let timeIndex = this.#lastTimeIndex;
+    const end = { position: this.endPosition, timeIndex: this.#lastTimeIndex };
     let lastEpoch = this.lastEpoch;
     this.#storage.transactionSync(() => {
       const producers = new Map<number, ProducerEntry | undefined>();
@@ -401,19 +387,7 @@ export class PartitionLog {
           this.#putEpoch(epoch, header.baseOffset);
           lastEpoch = epoch;
         }
-        timeIndex = Math.max(timeIndex, header.maxTimestamp);
-        this.#sql.exec(
-          "INSERT INTO batches (base_offset, last_offset, position, size, max_timestamp, time_index, leader_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          header.baseOffset,
-          lastOffset,
-          position,
-          bytes.byteLength,
-          header.maxTimestamp,
-          timeIndex,
-          header.partitionLeaderEpoch,
-          bytes,
-        );
-        position += bytes.byteLength;
+        this.#insertBatch(end, header.baseOffset, lastOffset, epoch, header.maxTimestamp, bytes);
         if (header.producerId >= 0) {
           const entry = producers.has(header.producerId) ? producers.get(header.producerId) : this.#idempotence.producer(header.producerId);
           producers.set(header.producerId, advance(entry, header, header.baseOffset, lastOffset));
@@ -423,8 +397,8 @@ export class PartitionLog {
       this.#idempotence.putKeys(keys);
     });
     this.logEndOffset = expected;
-    this.endPosition = position;
-    this.#lastTimeIndex = timeIndex;
+    this.endPosition = end.position;
+    this.#lastTimeIndex = end.timeIndex;
   }
 
   /**
@@ -539,6 +513,26 @@ export class PartitionLog {
   /** The oldest idempotency key's creation time and the longest-idle producer's last write. */
   oldestIdempotenceState(): { key: number | null; producer: number | null } {
     return this.#idempotence.oldest();
+  }
+
+  /**
+   * Stores one batch row at the log's end (`end`: the byte position and running max timestamp,
+   * advanced past it). Both appends, the leader's and a follower's, write rows this way.
+   */
+  #insertBatch(end: { position: number; timeIndex: number }, baseOffset: number, lastOffset: number, epoch: number, maxTimestamp: number, bytes: Uint8Array): void {
+    end.timeIndex = Math.max(end.timeIndex, maxTimestamp);
+    this.#sql.exec(
+      "INSERT INTO batches (base_offset, last_offset, position, size, max_timestamp, time_index, leader_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      baseOffset,
+      lastOffset,
+      end.position,
+      bytes.byteLength,
+      maxTimestamp,
+      end.timeIndex,
+      epoch,
+      bytes,
+    );
+    end.position += bytes.byteLength;
   }
 
   #putMeta(key: string, value: string): void {
