@@ -1,7 +1,7 @@
 /**
  * edgelog's Worker: the HTTP API and the Durable Object classes it routes to.
  */
-import { createApp } from "./app";
+import { createApp } from "./api/app";
 
 export { Controller } from "./controller/controller-do";
 export { Group } from "./group/group-do";

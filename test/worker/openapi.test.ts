@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../protocol/errors";
-import { createApp } from "../../worker/app";
+import { createApp } from "../../worker/api/app";
 import { api } from "./helpers";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;

@@ -16,7 +16,7 @@ import { createExecutionContext, env, runInDurableObject } from "cloudflare:test
 import { describe as suite, expect, it } from "vitest";
 import { partitionForKey } from "../../protocol/murmur2";
 import { assignOffsets, readBatchHeader } from "../../protocol/record-batch";
-import { createApp } from "../../worker/app";
+import { createApp } from "../../worker/api/app";
 import { api, BASE, expectError, uniqueTopic } from "./helpers";
 import { openSocket } from "./socket";
 import {

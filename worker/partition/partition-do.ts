@@ -14,12 +14,12 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { EdgelogError } from "../../protocol/errors";
-import { controller } from "../cluster";
+import { controller } from "../cluster/metadata";
 import { replicaStub } from "../controller/placement";
 import type { TopicConfig } from "../controller/topic-config";
 import type { Env } from "../env";
-import { errorResponse } from "../http/errors";
-import { LIMITS } from "../http/limits";
+import { errorResponse } from "../api/http/errors";
+import { LIMITS } from "../../protocol/limits";
 import { attempt, attemptAsync, type Outcome } from "../outcome";
 import { Faults, faultInjectionEnabled, type Fault } from "./faults";
 import { divergence } from "./leader-epochs";

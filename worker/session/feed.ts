@@ -15,11 +15,11 @@
 import { EdgelogError } from "../../protocol/errors";
 import { jsonRecordsFrom, type JsonRecord } from "../../protocol/json-record";
 import { utf8Length } from "../../protocol/utf8";
-import { withTopic } from "../cluster";
+import { withTopic } from "../cluster/metadata";
 import type { Env } from "../env";
 import type { TopicPartition } from "../group/assignors";
-import { LIMITS } from "../http/limits";
-import { readFrom, statusOf } from "../partition-client";
+import { LIMITS } from "../../protocol/limits";
+import { readFrom, statusOf } from "../cluster/partition-client";
 import type { ReadResult } from "../partition/types";
 import type { Connection } from "./connection";
 import type { Reservation } from "./credit";

@@ -15,11 +15,11 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { EdgelogError, type ErrorCode } from "../../protocol/errors";
-import { withTopic } from "../cluster";
+import { withTopic } from "../cluster/metadata";
 import type { Env } from "../env";
 import type { MemberAnswer } from "../group/coordinator";
 import type { Outcome } from "../outcome";
-import { statusOf } from "../partition-client";
+import { statusOf } from "../cluster/partition-client";
 import { Connection, closeSocket, type Attachment } from "./connection";
 import { Credit } from "./credit";
 import { Feed } from "./feed";

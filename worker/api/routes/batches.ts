@@ -14,13 +14,13 @@
  * idempotent: a retried batch is answered with its original offsets.
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../../protocol/errors";
-import { splitBatches, validateBatch } from "../../protocol/record-batch";
-import { withTopic } from "../cluster";
-import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
+import { EdgelogError } from "../../../protocol/errors";
+import { splitBatches, validateBatch } from "../../../protocol/record-batch";
+import { withTopic } from "../../cluster/metadata";
+import type { Env } from "../../env";
+import { LIMITS } from "../../../protocol/limits";
 import { acksParam, readBody } from "../http/params";
-import { appendTo, readFrom } from "../partition-client";
+import { appendTo, readFrom } from "../../cluster/partition-client";
 import { fetchParams, partitionParam, readReplica } from "./fetch-params";
 
 export const RECORD_BATCH_MEDIA_TYPE = "application/vnd.kafka.record-batch.v2";

@@ -5,8 +5,8 @@
  * The comparison is constant-time, so the token cannot be guessed byte by byte from timings.
  */
 import type { MiddlewareHandler } from "hono";
-import { EdgelogError } from "../../protocol/errors";
-import type { Env } from "../env";
+import { EdgelogError } from "../../../protocol/errors";
+import type { Env } from "../../env";
 
 const encoder = new TextEncoder();
 

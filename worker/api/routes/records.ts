@@ -10,13 +10,13 @@
  * request return the first attempt's offsets instead of appending again.
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../../protocol/errors";
-import { withTopic } from "../cluster";
-import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
+import { EdgelogError } from "../../../protocol/errors";
+import { withTopic } from "../../cluster/metadata";
+import type { Env } from "../../env";
+import { LIMITS } from "../../../protocol/limits";
 import { acksParam, onlyFields, readJsonObject } from "../http/params";
-import { readFrom } from "../partition-client";
-import { jsonRecordsFrom } from "../../protocol/json-record";
+import { readFrom } from "../../cluster/partition-client";
+import { jsonRecordsFrom } from "../../../protocol/json-record";
 import { produceJson } from "../produce/json-produce";
 import { parseJsonRecords } from "../produce/json-records";
 import { fetchParams, partitionParam, readReplica } from "./fetch-params";

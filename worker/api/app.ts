@@ -2,8 +2,8 @@
  * The HTTP API: Hono routes under /v1, behind auth, with one error handler.
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../protocol/errors";
-import type { Env } from "./env";
+import { EdgelogError } from "../../protocol/errors";
+import type { Env } from "../env";
 import { auth } from "./http/auth";
 import { errorResponse } from "./http/errors";
 import { openapi } from "./routes/openapi";

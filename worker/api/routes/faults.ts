@@ -9,14 +9,14 @@
  * object refuses the call as well. Like every /v1 route it needs the token when auth is on.
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../../protocol/errors";
-import { topicMetadata } from "../cluster";
-import { replicaStub } from "../controller/placement";
-import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
+import { EdgelogError } from "../../../protocol/errors";
+import { topicMetadata } from "../../cluster/metadata";
+import { replicaStub } from "../../controller/placement";
+import type { Env } from "../../env";
+import { LIMITS } from "../../../protocol/limits";
 import { onlyFields, readJsonObject } from "../http/params";
-import { unwrap } from "../outcome";
-import { faultInjectionEnabled, parseFault } from "../partition/faults";
+import { unwrap } from "../../outcome";
+import { faultInjectionEnabled, parseFault } from "../../partition/faults";
 
 export const faults = new Hono<{ Bindings: Env }>();
 

@@ -9,10 +9,10 @@
  * leader closes its sockets with 4006 and the offset to resume from; reconnecting reaches the new one.
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../../protocol/errors";
-import { withTopic } from "../cluster";
-import type { Env } from "../env";
-import { subscribeTo } from "../partition-client";
+import { EdgelogError } from "../../../protocol/errors";
+import { withTopic } from "../../cluster/metadata";
+import type { Env } from "../../env";
+import { subscribeTo } from "../../cluster/partition-client";
 import { offsetParam, partitionParam } from "./fetch-params";
 
 export const subscribe = new Hono<{ Bindings: Env }>();

@@ -11,15 +11,15 @@
  * leader that then failed — is retried only when it is idempotent (producer ids and sequences,
  * or an idempotency key); otherwise the client gets a retriable REQUEST_TIMED_OUT.
  */
-import { EdgelogError, type ErrorCode } from "../protocol/errors";
-import { decodeRecords } from "../protocol/record-batch";
-import { controller, partitionOf, rememberTopic, topicMetadata } from "./cluster";
-import type { PartitionMetadata, TopicMetadata } from "./controller/registry";
-import { replicaStub } from "./controller/placement";
-import type { Env } from "./env";
-import { LIMITS } from "./http/limits";
-import type { Outcome } from "./outcome";
-import type { AppendRequest, AppendResult, FetchRequest, LogStatus, ReadResult } from "./partition/types";
+import { EdgelogError, type ErrorCode } from "../../protocol/errors";
+import { decodeRecords } from "../../protocol/record-batch";
+import { controller, partitionOf, rememberTopic, topicMetadata } from "./metadata";
+import type { PartitionMetadata, TopicMetadata } from "../controller/registry";
+import { replicaStub } from "../controller/placement";
+import type { Env } from "../env";
+import { LIMITS } from "../../protocol/limits";
+import type { Outcome } from "../outcome";
+import type { AppendRequest, AppendResult, FetchRequest, LogStatus, ReadResult } from "../partition/types";
 
 /** Answers that mean "ask again elsewhere or later": nothing was applied. */
 const MOVED: ReadonlySet<ErrorCode> = new Set(["NOT_LEADER_OR_FOLLOWER", "FENCED_LEADER_EPOCH", "UNKNOWN_LEADER_EPOCH", "LEADER_NOT_AVAILABLE"]);

@@ -3,7 +3,7 @@
  * shape and size, and a bad one is INVALID_REQUEST (or the code the caller names) before
  * anything is changed.
  */
-import { EdgelogError, type ErrorCode } from "../../protocol/errors";
+import { EdgelogError, type ErrorCode } from "../../../protocol/errors";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 

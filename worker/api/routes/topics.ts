@@ -10,15 +10,15 @@
  *   PATCH  /v1/topics/{topic}/config           {"config": {...}}  changes settings
  */
 import { Hono } from "hono";
-import { ERROR_CODES, EdgelogError } from "../../protocol/errors";
-import { controller, forgetTopic, rememberTopic } from "../cluster";
-import { regionsOf } from "../controller/placement";
-import type { TopicMetadata } from "../controller/registry";
-import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
+import { ERROR_CODES, EdgelogError } from "../../../protocol/errors";
+import { controller, forgetTopic, rememberTopic } from "../../cluster/metadata";
+import { regionsOf } from "../../controller/placement";
+import type { TopicMetadata } from "../../controller/registry";
+import type { Env } from "../../env";
+import { LIMITS } from "../../../protocol/limits";
 import { onlyFields, readJsonObject } from "../http/params";
-import { unwrap } from "../outcome";
-import { statusOf } from "../partition-client";
+import { unwrap } from "../../outcome";
+import { statusOf } from "../../cluster/partition-client";
 
 export const topics = new Hono<{ Bindings: Env }>();
 

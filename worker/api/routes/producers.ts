@@ -8,12 +8,12 @@
  * zombie instance of a restarted producer cannot write.
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../../protocol/errors";
-import { controller } from "../cluster";
-import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
+import { EdgelogError } from "../../../protocol/errors";
+import { controller } from "../../cluster/metadata";
+import type { Env } from "../../env";
+import { LIMITS } from "../../../protocol/limits";
 import { onlyFields, readJsonObject } from "../http/params";
-import { unwrap } from "../outcome";
+import { unwrap } from "../../outcome";
 
 export const producers = new Hono<{ Bindings: Env }>();
 

@@ -15,17 +15,17 @@
  *   DELETE /v1/groups/{group}                            (empty group only)
  */
 import { Hono } from "hono";
-import { EdgelogError } from "../../protocol/errors";
-import { controller, topicMetadata } from "../cluster";
-import { checkTopicName } from "../controller/topic-name";
-import type { TopicMetadata } from "../controller/registry";
-import type { Env } from "../env";
-import { isAssignorName } from "../group/assignors";
-import { DEFAULT_SESSION_TIMEOUT_MS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS, type OffsetCommit } from "../group/coordinator";
-import { LIMITS } from "../http/limits";
+import { EdgelogError } from "../../../protocol/errors";
+import { controller, topicMetadata } from "../../cluster/metadata";
+import { checkTopicName } from "../../controller/topic-name";
+import type { TopicMetadata } from "../../controller/registry";
+import type { Env } from "../../env";
+import { isAssignorName } from "../../group/assignors";
+import { DEFAULT_SESSION_TIMEOUT_MS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS, type OffsetCommit } from "../../group/coordinator";
+import { LIMITS } from "../../../protocol/limits";
 import { onlyFields, readJsonObject } from "../http/params";
-import { unwrap } from "../outcome";
-import { offsetForTimestamp, statusOf } from "../partition-client";
+import { unwrap } from "../../outcome";
+import { offsetForTimestamp, statusOf } from "../../cluster/partition-client";
 
 export const groups = new Hono<{ Bindings: Env }>();
 

@@ -7,13 +7,13 @@
  * in parallel, except that under an Idempotency-Key the home partition goes first. The answer
  * lists each record's partition and offset in request order.
  */
-import { EdgelogError } from "../../protocol/errors";
-import { partitionForKey } from "../../protocol/murmur2";
-import { encodeBatch, readBatchHeader } from "../../protocol/record-batch";
-import type { TopicMetadata } from "../controller/registry";
-import type { Env } from "../env";
-import { appendTo } from "../partition-client";
-import type { Acks } from "../partition/types";
+import { EdgelogError } from "../../../protocol/errors";
+import { partitionForKey } from "../../../protocol/murmur2";
+import { encodeBatch, readBatchHeader } from "../../../protocol/record-batch";
+import type { TopicMetadata } from "../../controller/registry";
+import type { Env } from "../../env";
+import { appendTo } from "../../cluster/partition-client";
+import type { Acks } from "../../partition/types";
 import type { JsonRecordInput } from "./json-records";
 import { partitionForIdempotencyKey, stickyPartition, stickySent } from "./partitioner";
 

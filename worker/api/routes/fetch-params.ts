@@ -9,13 +9,13 @@
  *               (by request.cf.continent); default: the leader. A follower serves only what is below
  *               its own high watermark, and the leader answers what it cannot (KIP-392).
  */
-import { EdgelogError } from "../../protocol/errors";
-import { preferredReplica, regionsOf } from "../controller/placement";
-import type { TopicMetadata } from "../controller/registry";
-import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
+import { EdgelogError } from "../../../protocol/errors";
+import { preferredReplica, regionsOf } from "../../controller/placement";
+import type { TopicMetadata } from "../../controller/registry";
+import type { Env } from "../../env";
+import { LIMITS } from "../../../protocol/limits";
 import { intParam } from "../http/params";
-import type { FetchRequest } from "../partition/types";
+import type { FetchRequest } from "../../partition/types";
 
 export function fetchParams(query: (name: string) => string | undefined, { defaultMaxRecords = LIMITS.defaultMaxRecords as number } = {}): FetchRequest {
   return {

@@ -7,10 +7,10 @@
  * grow, alter), and refreshes it when a partition object answers that it does not know the topic
  * (Kafka clients refresh their metadata the same way on NOT_LEADER or UNKNOWN_TOPIC errors).
  */
-import { EdgelogError } from "../protocol/errors";
-import type { TopicMetadata } from "./controller/registry";
-import type { Env } from "./env";
-import { unwrap } from "./outcome";
+import { EdgelogError } from "../../protocol/errors";
+import type { TopicMetadata } from "../controller/registry";
+import type { Env } from "../env";
+import { unwrap } from "../outcome";
 
 export const METADATA_TTL_MS = 5_000;
 

@@ -5,7 +5,7 @@
  * runtime's structured flags, not by their text: `retryable` (a reset or a transient failure)
  * and `overloaded` mean the outcome is unknown, so they become retriable 5xx answers.
  */
-import { ERROR_CODES, EdgelogError } from "../../protocol/errors";
+import { ERROR_CODES, EdgelogError } from "../../../protocol/errors";
 
 interface RuntimeErrorFlags {
   retryable?: boolean;

@@ -8,7 +8,7 @@
  * With an idempotency key, unkeyed records go to the partition the key hashes to instead, so a
  * retried request lands exactly where its first attempt did.
  */
-import { partitionForKey } from "../../protocol/murmur2";
+import { partitionForKey } from "../../../protocol/murmur2";
 
 /** Kafka's batch.size default: how much unkeyed data sticks to one partition. */
 export const BATCH_BYTES = 16_384;

@@ -4,9 +4,9 @@
  * and the error codes come straight from the one error table.
  */
 import { Hono } from "hono";
-import { ERROR_CODES } from "../../protocol/errors";
-import type { Env } from "../env";
-import { LIMITS } from "../http/limits";
+import { ERROR_CODES } from "../../../protocol/errors";
+import type { Env } from "../../env";
+import { LIMITS } from "../../../protocol/limits";
 
 const json = (schema: object) => ({ "application/json": { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

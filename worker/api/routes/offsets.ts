@@ -7,10 +7,10 @@
  *     no record is that new (Kafka answers -1 there).
  */
 import { Hono } from "hono";
-import { withTopic } from "../cluster";
-import type { Env } from "../env";
+import { withTopic } from "../../cluster/metadata";
+import type { Env } from "../../env";
 import { intParam } from "../http/params";
-import { offsetForTimestamp, statusOf } from "../partition-client";
+import { offsetForTimestamp, statusOf } from "../../cluster/partition-client";
 import { partitionParam } from "./fetch-params";
 
 export const offsets = new Hono<{ Bindings: Env }>();

@@ -11,10 +11,10 @@
  * record says which it was and `"123"` comes back a string while `123` comes back a number.
  * A null (or absent) value is Kafka's null value (a tombstone) and comes back null.
  */
-import { fromBase64 } from "../../protocol/base64";
-import { EdgelogError } from "../../protocol/errors";
-import { CONTENT_TYPE, JSON_CONTENT_TYPE } from "../../protocol/json-record";
-import type { RecordHeader, RecordInput } from "../../protocol/record-batch";
+import { fromBase64 } from "../../../protocol/base64";
+import { EdgelogError } from "../../../protocol/errors";
+import { CONTENT_TYPE, JSON_CONTENT_TYPE } from "../../../protocol/json-record";
+import type { RecordHeader, RecordInput } from "../../../protocol/record-batch";
 
 const FIELDS = new Set(["key", "value", "partition", "headers", "timestamp", "keyEncoding", "valueEncoding"]);
 const encoder = new TextEncoder();
