@@ -51,7 +51,8 @@ describe("GET /v1/openapi.json", () => {
 
   it("documents every route the app serves, with its method", async () => {
     const documented = new Set(documentedOperations(await served()));
-    const missing = appOperations().filter((op) => op !== "GET /" && !documented.has(op));
+    // "/" and "/docs" are pages about the API, not routes of it.
+    const missing = appOperations().filter((op) => op !== "GET /" && op !== "GET /docs" && !documented.has(op));
     expect(missing).toEqual([]);
   });
 
@@ -138,5 +139,16 @@ describe("GET /v1/openapi.json", () => {
     const schema = doc.components.schemas.TopicConfig.properties as Record<string, { default: unknown }>;
     expect(Object.keys(schema).sort()).toEqual(Object.keys(config).sort());
     for (const [key, value] of Object.entries(config)) expect(schema[key].default, key).toEqual(value);
+  });
+});
+
+describe("GET /docs", () => {
+  it("serves the interactive reference (Swagger UI) of /v1/openapi.json", async () => {
+    const res = await api("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type") ?? "").toContain("text/html");
+    const html = await res.text();
+    expect(html).toContain("SwaggerUIBundle");
+    expect(html).toContain("/v1/openapi.json");
   });
 });

@@ -1,36 +1,26 @@
 /**
- * The HTTP API: Hono routes under /v1, behind auth, with one error handler.
+ * The HTTP API: the routes declared in protocol/api/, served under /v1 behind auth, with one
+ * error handler. Each route module calls `serve` (http/serve.ts), which validates requests with
+ * the route's schemas and registers it in the OpenAPI document (/v1/openapi.json, /docs).
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { EdgelogError } from "../../protocol/errors";
 import type { Env } from "../env";
 import { auth } from "./http/auth";
 import { errorResponse } from "./http/errors";
-import { openapi } from "./routes/openapi";
-import { batches } from "./routes/batches";
-import { faults } from "./routes/faults";
+import { admin } from "./routes/admin";
 import { groups } from "./routes/groups";
-import { offsets } from "./routes/offsets";
-import { producers } from "./routes/producers";
 import { records } from "./routes/records";
-import { subscribe } from "./routes/subscribe";
 import { topics } from "./routes/topics";
 
 export function createApp() {
-  const app = new Hono<{ Bindings: Env }>();
+  const app = new OpenAPIHono<{ Bindings: Env }>();
   app.use("/v1/*", auth);
-  app.route("/", topics);
-  app.route("/", records);
-  app.route("/", batches);
-  app.route("/", offsets);
-  app.route("/", producers);
-  app.route("/", groups);
-  app.route("/", subscribe);
-  app.route("/", faults);
-  app.route("/", openapi);
-  app.get("/", (c) =>
-    c.json({ name: "edgelog", docs: "/v1/openapi.json", topics: "/v1/topics" }),
-  );
+  topics(app);
+  records(app);
+  groups(app);
+  admin(app);
+  app.get("/", (c) => c.json({ name: "edgelog", docs: "/docs", openapi: "/v1/openapi.json", topics: "/v1/topics" }));
   app.notFound((c) => errorResponse(new EdgelogError("UNSUPPORTED_VERSION", `no route for ${c.req.method} ${new URL(c.req.url).pathname}; see /v1/openapi.json`)));
   app.onError((err) => errorResponse(err));
   return app;

@@ -19,13 +19,6 @@ import { Registry, type PartitionMetadata, type TopicMetadata } from "./registry
 
 const DELETE_RETRY_MS = 5_000;
 
-export interface CreateTopicInput {
-  name: unknown;
-  partitions: unknown;
-  replicationFactor: unknown;
-  config: unknown;
-}
-
 export class Controller extends DurableObject<Env> {
   #registry: Registry;
   #elections: Elections;
@@ -36,7 +29,8 @@ export class Controller extends DurableObject<Env> {
     this.#elections = new Elections(env, this.#registry);
   }
 
-  async createTopic(input: CreateTopicInput): Promise<Outcome<TopicMetadata>> {
+  /** `input` is the create-topic body (protocol/api/topics.ts), checked again here. */
+  async createTopic(input: unknown): Promise<Outcome<TopicMetadata>> {
     return attemptAsync(async () => {
       const topic = this.#registry.create(input, regionsOf(this.env).length, Date.now());
       try {

@@ -8,10 +8,12 @@ import { EdgelogError } from "../../protocol/errors";
 import { addMissingColumns } from "../storage/migrate";
 import { placeReplicas } from "./placement";
 import { resolveTopicConfig, type TopicConfig } from "./topic-config";
-import { checkTopicName } from "./topic-name";
+import { MAX_PARTITIONS } from "../../protocol/api/names";
+import { parse } from "../../protocol/api/schema";
+import { createTopic } from "../../protocol/api/topics";
 
 /** The most partitions one topic may have (each is an object; keep creation bounded). */
-export const MAX_PARTITIONS = 1_000;
+export { MAX_PARTITIONS };
 
 export interface PartitionMetadata {
   partition: number;
@@ -87,33 +89,26 @@ export class Registry {
    * not visible (find, list, produce) until {@link ready} — after its objects were told — but its
    * name is taken at once.
    */
-  create(input: { name: unknown; partitions: unknown; replicationFactor: unknown; config: unknown }, regionCount: number, now: number): TopicMetadata {
-    checkTopicName(input.name);
-    const partitions = input.partitions === undefined ? 1 : input.partitions;
-    if (!Number.isSafeInteger(partitions) || (partitions as number) < 1 || (partitions as number) > MAX_PARTITIONS) {
-      throw new EdgelogError("INVALID_PARTITIONS", `partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(input.partitions)}`);
-    }
-    const replicationFactor = input.replicationFactor === undefined ? 1 : input.replicationFactor;
-    if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
-      throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replicationFactor must be a positive integer, got ${JSON.stringify(input.replicationFactor)}`);
-    }
-    if ((replicationFactor as number) > regionCount) {
+  create(input: unknown, regionCount: number, now: number): TopicMetadata {
+    // The route's own schema: the RPC boundary checks what the route checked, from one source.
+    const { name, partitions, replicationFactor, config: changes } = parse(createTopic.request.body.content["application/json"].schema, input);
+    if (replicationFactor > regionCount) {
       throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`);
     }
-    const config = resolveTopicConfig(input.config);
-    if (this.#sql.exec("SELECT 1 FROM topics WHERE name = ?", input.name).toArray().length > 0) {
-      throw new EdgelogError("TOPIC_ALREADY_EXISTS", `topic "${input.name}" already exists`);
+    const config = resolveTopicConfig(changes);
+    if (this.#sql.exec("SELECT 1 FROM topics WHERE name = ?", name).toArray().length > 0) {
+      throw new EdgelogError("TOPIC_ALREADY_EXISTS", `topic "${name}" already exists`);
     }
     const topicId = newTopicId();
     this.#sql.exec(
       "INSERT INTO topics (name, topic_id, replication_factor, config, created_at) VALUES (?, ?, ?, ?, ?)",
-      input.name,
+      name,
       topicId,
-      replicationFactor as number,
+      replicationFactor,
       JSON.stringify(config),
       now,
     );
-    this.#addPartitions(topicId, 0, partitions as number, replicationFactor as number, regionCount);
+    this.#addPartitions(topicId, 0, partitions, replicationFactor, regionCount);
     return this.#metadata(this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE topic_id = ?", topicId).one(), true);
   }
 

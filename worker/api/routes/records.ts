@@ -1,67 +1,145 @@
 /**
- * The JSON data plane: produce records to a topic, fetch records from a partition.
+ * The data plane (declared in protocol/api/records.ts): JSON produce and fetch, binary produce
+ * and fetch of RecordBatch v2 bytes, list offsets, and the partition socket.
  *
- *   POST /v1/topics/{topic}/records?acks=0|1|all      {"records": [...]}  -> {"offsets": [...]}
- *   GET  /v1/topics/{topic}/partitions/{p}/records?offset&maxRecords&maxBytes&maxWaitMs&minBytes
+ * JSON produce groups the records by partition (explicit, keyed, or sticky), encodes one
+ * RecordBatch v2 per partition and appends them in parallel (../produce/json-produce.ts); the
+ * answer lists each record's partition and offset in request order. An `Idempotency-Key` header
+ * makes a retried request return the first attempt's offsets instead of appending again.
  *
- * Produce groups the records by partition (explicit, keyed, or sticky), encodes one RecordBatch
- * v2 per partition and appends them in parallel (../produce/json-produce.ts); the answer lists each
- * record's partition and offset in request order. An `Idempotency-Key` header makes a retried
- * request return the first attempt's offsets instead of appending again.
+ * Every produced binary batch is checked completely before anything is appended (CRC-32C,
+ * framing, every record's lengths and offset deltas; gzip batches are decompressed to check
+ * them), so a corrupt batch is refused with CORRUPT_MESSAGE and never stored.
  */
-import { Hono } from "hono";
+import { records as api } from "../../../protocol/api";
 import { EdgelogError } from "../../../protocol/errors";
-import { withTopic } from "../../cluster/metadata";
-import type { Env } from "../../env";
-import { LIMITS } from "../../../protocol/limits";
-import { acksParam, onlyFields, readJsonObject } from "../http/params";
-import { readFrom } from "../../cluster/partition-client";
 import { jsonRecordsFrom } from "../../../protocol/json-record";
+import { LIMITS } from "../../../protocol/limits";
+import { splitBatches, validateBatch } from "../../../protocol/record-batch";
+import { withTopic } from "../../cluster/metadata";
+import { appendTo, offsetForTimestamp, readFrom, statusOf, subscribeTo } from "../../cluster/partition-client";
+import type { Acks } from "../../partition/types";
+import { readBody } from "../http/body";
+import { type App, serve } from "../http/serve";
 import { produceJson } from "../produce/json-produce";
 import { parseJsonRecords } from "../produce/json-records";
-import { fetchParams, partitionParam, readReplica } from "./fetch-params";
+import { readReplica } from "./read-replica";
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const RECORD_BATCH_MEDIA_TYPE = "application/vnd.kafka.record-batch.v2";
 
-export const records = new Hono<{ Bindings: Env }>();
+const acksOf = (acks: "0" | "1" | "all" | "-1"): Acks => (acks === "0" ? 0 : acks === "1" ? 1 : "all");
 
-records.post("/v1/topics/:topic/records", async (c) => {
-  const acks = acksParam(c.req.query("acks"));
-  const idempotencyKey = c.req.header("idempotency-key");
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new EdgelogError("INVALID_REQUEST", "Idempotency-Key must be 1 to 255 printable ASCII characters");
-  }
-  const { body, bytes } = await readJsonObject(c.req.raw, LIMITS.jsonBodyBytes);
-  onlyFields(body, ["records"]);
-  const inputs = parseJsonRecords(body.records, LIMITS.jsonRecordsPerRequest);
-  const digest = idempotencyKey === undefined ? undefined : await sha256Hex(bytes);
-  const now = Date.now();
+export function records(app: App): void {
+  serve(app, api.produceRecords, async (c, { params, query, headers, body, bytes }) => {
+    const acks = acksOf(query.acks);
+    const idempotencyKey = headers["idempotency-key"];
+    const inputs = parseJsonRecords(body.records);
+    const digest = idempotencyKey === undefined || !bytes ? undefined : await sha256Hex(bytes);
+    const now = Date.now();
+    const { offsets, deferred } = await withTopic(c.env, params.topic, (topic) => produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest }, now));
+    if (deferred) c.executionCtx.waitUntil(deferred);
+    return c.json({ offsets }, acks === 0 ? 202 : 200);
+  });
 
-  const { offsets, deferred } = await withTopic(c.env, c.req.param("topic"), (topic) =>
-    produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest }, now),
-  );
-  if (deferred) c.executionCtx.waitUntil(deferred);
-  return c.json({ offsets }, acks === 0 ? 202 : 200);
-});
-
-records.get("/v1/topics/:topic/partitions/:partition/records", async (c) => {
-  const partition = partitionParam(c.req.param("partition"));
-  const request = fetchParams((name) => c.req.query(name));
-  return withTopic(c.env, c.req.param("topic"), async (topic) => {
-    const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, c.req.query("region"), c.req.raw));
-    const out = await jsonRecordsFrom(result.data, request.offset, { maxRecords: request.maxRecords, maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes });
-    const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
-    return c.json({
-      topic: topic.name,
-      partition,
-      records: out,
-      nextOffset,
-      highWatermark: result.highWatermark,
-      logStartOffset: result.logStartOffset,
-      replica: result.replica,
+  serve(app, api.fetchRecords, async (c, { params, query: { region, ...request } }) => {
+    const { partition } = params;
+    return withTopic(c.env, params.topic, async (topic) => {
+      const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
+      const out = await jsonRecordsFrom(result.data, request.offset, { maxRecords: request.maxRecords, maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes });
+      const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
+      return c.json({
+        topic: topic.name,
+        partition,
+        records: out,
+        nextOffset,
+        highWatermark: result.highWatermark,
+        logStartOffset: result.logStartOffset,
+        replica: result.replica,
+      });
     });
   });
-});
+
+  serve(app, api.produceBatches, async (c, { params, query }) => {
+    const { partition } = params;
+    const acks = acksOf(query.acks);
+    const body = await readBody(c.req.raw, LIMITS.binaryBodyBytes);
+    if (body.byteLength === 0) throw new EdgelogError("INVALID_REQUEST", "the body must hold at least one record batch");
+    const split = splitBatches(body);
+    if (split.length > LIMITS.batchesPerRequest) {
+      throw new EdgelogError("RECORD_LIST_TOO_LARGE", `at most ${LIMITS.batchesPerRequest} batches per request, got ${split.length}`);
+    }
+    return withTopic(c.env, params.topic, async (topic) => {
+      // Sizes first (cheap), then each batch's records one at a time: a gzip batch is
+      // decompressed only once it is known to fit, and never two at once.
+      for (const { header } of split) {
+        if (header.size > topic.config["max.message.bytes"]) {
+          throw new EdgelogError("MESSAGE_TOO_LARGE", `batch of ${header.size} bytes exceeds max.message.bytes ${topic.config["max.message.bytes"]}`);
+        }
+      }
+      const checked = [];
+      for (const { header, bytes } of split) {
+        checked.push({ header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header }), bytes });
+      }
+      const append = appendTo(c.env, topic, partition, { batches: checked, acks });
+      if (acks === 0) {
+        c.executionCtx.waitUntil(append.catch((err) => console.error("edgelog: acks=0 append failed", err)));
+        return c.json({ partition, baseOffset: null, lastOffset: null, batches: [] }, 202);
+      }
+      const result = await append;
+      return c.json({
+        partition,
+        baseOffset: result.batches[0].baseOffset,
+        lastOffset: result.batches[result.batches.length - 1].lastOffset,
+        batches: result.batches,
+        highWatermark: result.highWatermark,
+        logStartOffset: result.logStartOffset,
+      });
+    });
+  });
+
+  serve(app, api.fetchBatches, async (c, { params, query: { region, ...request } }) => {
+    const { partition } = params;
+    return withTopic(c.env, params.topic, async (topic) => {
+      const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
+      return new Response(result.data as Uint8Array<ArrayBuffer>, {
+        headers: {
+          "content-type": RECORD_BATCH_MEDIA_TYPE,
+          "edgelog-high-watermark": String(result.highWatermark),
+          "edgelog-log-start-offset": String(result.logStartOffset),
+          "edgelog-next-offset": String(result.nextOffset),
+          "edgelog-replica": String(result.replica),
+        },
+      });
+    });
+  });
+
+  serve(app, api.listOffsets, async (c, { params, query }) => {
+    const { partition } = params;
+    const { timestamp } = query;
+    return withTopic(c.env, params.topic, async (topic) => {
+      if (timestamp === "earliest" || timestamp === "latest") {
+        const status = await statusOf(c.env, topic, partition);
+        const offset = timestamp === "earliest" ? status.logStartOffset : status.highWatermark;
+        return c.json({ topic: topic.name, partition, timestamp, offset });
+      }
+      const found = await offsetForTimestamp(c.env, topic, partition, timestamp);
+      return c.json({ topic: topic.name, partition, timestamp, offset: found?.offset ?? null, recordTimestamp: found?.timestamp ?? null });
+    });
+  });
+
+  // The worker validates and forwards the upgrade to the partition's leader object, which accepts
+  // the socket with the hibernation API and becomes its server. When leadership moves, the old
+  // leader closes its sockets with 4006 and the offset to resume from; reconnecting reaches the new one.
+  serve(app, api.subscribePartition, async (c, { params, query }) =>
+    withTopic(c.env, params.topic, async (topic) => {
+      const url = new URL("https://partition/subscribe");
+      url.searchParams.set("offset", String(query.offset));
+      url.searchParams.set("format", query.format);
+      url.searchParams.set("mode", query.mode);
+      return subscribeTo(c.env, topic, params.partition, url, c.req.raw.headers);
+    }),
+  );
+}
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));

@@ -1,0 +1,85 @@
+/**
+ * Serving a declared route (protocol/api/): the one place where requests are validated.
+ *
+ * `serve(app, route, handler)` registers the route's declaration with the app's OpenAPI registry
+ * (so the document at /v1/openapi.json is generated from it) and installs a handler that first
+ * validates the path, the query, the headers and the JSON body with the route's schemas. A bad
+ * request is refused with the Kafka code its schema names before anything is read or changed.
+ *
+ * Bodies are read by byte count, not by Content-Length or Content-Type (curl's `-d` sends a form
+ * type): at most `route.bodyLimit` bytes, strict UTF-8 JSON, an object. Query and path values are
+ * text on the wire; where a schema takes an integer, a decimal value is read as one.
+ */
+import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { z } from "zod";
+import { type ApiRoute, type RouteInput, parse } from "../../../protocol/api/schema";
+import type { Env } from "../../env";
+import { readJsonObject } from "./body";
+
+export type App = OpenAPIHono<{ Bindings: Env }>;
+export type Ctx = Context<{ Bindings: Env }>;
+
+const DECIMAL = /^-?\d{1,16}$/;
+
+/** Whether a (possibly wrapped) schema accepts a number, so a decimal query value is one. */
+function acceptsNumber(schema: z.ZodType): boolean {
+  const def = schema._zod.def as unknown as { type: string; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] };
+  if (def.type === "number" || def.type === "int") return true;
+  if (def.innerType) return acceptsNumber(def.innerType);
+  if (def.type === "pipe" && def.in) return acceptsNumber(def.in);
+  if (def.type === "union" && def.options) return def.options.some(acceptsNumber);
+  return false;
+}
+
+/**
+ * Text values (path, query, headers) as the schema wants them: where a field takes a number, a
+ * decimal value is that number and an empty one is absent (`?offset=` is the default offset).
+ */
+function fromText(schema: z.ZodObject, raw: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const field = schema.shape[name] as z.ZodType | undefined;
+    if (field && acceptsNumber(field)) {
+      if (value === "") continue;
+      out[name] = DECIMAL.test(value) ? Number(value) : value;
+    } else out[name] = value;
+  }
+  return out;
+}
+
+/** Validates a request against its route: params, query, headers, then the JSON body. */
+export async function validate<R extends ApiRoute>(c: Ctx, route: R): Promise<RouteInput<R>> {
+  const request = route.request ?? {};
+  const params = request.params ? parse(request.params, fromText(request.params, c.req.param() as Record<string, string>)) : undefined;
+  const query = request.query ? parse(request.query, fromText(request.query, c.req.query())) : undefined;
+  let headers: unknown;
+  if (request.headers) {
+    const raw: Record<string, string | undefined> = {};
+    for (const name of Object.keys(request.headers.shape)) raw[name] = c.req.header(name);
+    headers = parse(request.headers, fromText(request.headers, raw));
+  }
+  let body: unknown;
+  let bytes: Uint8Array | undefined;
+  const schema = request.body?.content["application/json"]?.schema;
+  if (schema) {
+    const read = await readJsonObject(c.req.raw, route.bodyLimit ?? 64 * 1024, { optional: request.body?.required === false });
+    body = parse(schema, read.body);
+    bytes = read.bytes;
+  }
+  return { params, query, headers, body, bytes } as RouteInput<R>;
+}
+
+/**
+ * Serves `route` on `app`: documented in the OpenAPI registry, validated, then `handler`.
+ *
+ * @example
+ * serve(app, topics.describeTopic, async (c, { params }) => c.json(await describe(c.env, params.topic)));
+ */
+export function serve<R extends ApiRoute>(app: App, route: R, handler: (c: Ctx, input: RouteInput<R>) => Response | Promise<Response>): void {
+  const { bodyLimit: _limit, ...declaration } = route;
+  app.openAPIRegistry.registerPath(declaration as unknown as RouteConfig);
+  const path = route.path.replace(/\{([^}]+)\}/g, ":$1");
+  app.on(route.method.toUpperCase(), path, async (c) => handler(c, await validate(c, route)));
+}
