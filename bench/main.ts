@@ -216,21 +216,30 @@ async function groupConsume(base: string, server: DevServer | null, transport: "
           ...(transport === "websocket" ? { WebSocket: WebSocket as unknown as ConsumerOptions["WebSocket"] } : {}),
         }),
     );
+    // A consumer that fails ends the scenario with its error (handled at once: a run() left
+    // unawaited until the end would be an unhandled rejection, killing the process).
+    let failed: { error: unknown } | null = null;
     const runs = consumers.map((c) =>
-      c.run({
-        eachBatch: async ({ records }) => {
-          consumed += records.length;
-          const now = performance.now();
-          latencies.push(now - last);
-          last = now;
-          if (consumed >= FETCH_RECORDS) done();
-        },
-      }),
+      c
+        .run({
+          eachBatch: async ({ records }) => {
+            consumed += records.length;
+            const now = performance.now();
+            latencies.push(now - last);
+            last = now;
+            if (consumed >= FETCH_RECORDS) done();
+          },
+        })
+        .catch((error) => {
+          failed ??= { error };
+          done();
+        }),
     );
     await finished;
     const elapsed = (performance.now() - started) / 1000;
     await Promise.all(consumers.map((c) => c.stop()));
     await Promise.all(runs);
+    if (failed) throw (failed as { error: unknown }).error;
     return elapsed;
   });
   return summarize(transport === "http" ? "group-consume-2x4" : "group-socket-2x4", { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);

@@ -39,6 +39,8 @@ export const GROUP_CLOSE = {
   fenced: 4082,
   /** Not the server's: no connection opened after `maxFailedConnects` tries. */
   unreachable: 4999,
+  /** Not the server's: a handler (onAssignment, onRecords, onReset) threw; onEnd has its error. */
+  handlerFailed: 1011,
 } as const;
 
 export interface TopicPartition {
@@ -132,7 +134,13 @@ export class GroupSubscription {
     if (autoOffsetReset) wsUrl.searchParams.set("autoOffsetReset", autoOffsetReset);
     if (token) wsUrl.searchParams.set("access_token", token);
     const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
-    const socket = new Ctor(wsUrl.toString());
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(wsUrl.toString());
+    } catch (err) {
+      // Runs from a timer on reconnects: a constructor that throws must not escape to the host.
+      return this.#end(GROUP_CLOSE.unreachable, `no WebSocket could be created: ${String(err)}`, err);
+    }
     this.#socket = socket;
     /** The partitions started on this connection. */
     const started = new Set<string>();
@@ -153,7 +161,12 @@ export class GroupSubscription {
     });
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
-      const frame = JSON.parse(event.data) as { type?: string } & Record<string, unknown>;
+      let frame: { type?: string } & Record<string, unknown>;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return this.#options.onError?.({ code: "CORRUPT_MESSAGE", message: `a frame that is not JSON: ${event.data.slice(0, 100)}` });
+      }
       if (frame.type === "error") return this.#options.onError?.((frame as unknown as { error: { code: string; message: string } }).error);
       this.#queue = this.#queue.then(async () => {
         if (!current()) return;
@@ -181,7 +194,7 @@ export class GroupSubscription {
         }
       }).catch((err) => {
         // A handler that throws ends the subscription: the caller decides what comes next.
-        this.#end(1011, `a handler failed: ${String(err)}`, err);
+        this.#end(GROUP_CLOSE.handlerFailed, `a handler failed: ${String(err)}`, err);
       });
     });
     socket.addEventListener("close", (event) => {

@@ -29,6 +29,8 @@ export const PUSH_CLOSE = {
   leaderMoved: 4006,
   /** Not the server's: this client gave up after `maxFailedConnects` connections that never opened. */
   unreachable: 4999,
+  /** Not the server's: onRecords threw; onEnd has its error. */
+  handlerFailed: 1011,
 } as const;
 
 export type WebSocketLike = {
@@ -46,8 +48,8 @@ export interface SubscriptionOptions {
   /** The first offset to receive. */
   offset: number;
   onRecords(records: JsonRecord[], info: { nextOffset: number; highWatermark: number }): Promise<void> | void;
-  /** Told when the subscription ends for good (topic deleted, or close()). */
-  onEnd?(reason: { code: number; message: string }): void;
+  /** Told when the subscription ends for good (topic deleted, close(), or onRecords threw: `error`). */
+  onEnd?(reason: { code: number; message: string; error?: unknown }): void;
   token?: string;
   /** A WebSocket constructor (default: the global one). */
   WebSocket?: new (url: string) => WebSocketLike;
@@ -85,9 +87,7 @@ export class Subscription {
   }
 
   close(): void {
-    this.#closed = true;
-    this.#socket?.close(1000, "done");
-    this.#options.onEnd?.({ code: 1000, message: "closed by the client" });
+    this.#end(1000, "closed by the client");
   }
 
   #connect(): void {
@@ -97,7 +97,13 @@ export class Subscription {
     wsUrl.searchParams.set("offset", String(this.#offset));
     if (token) wsUrl.searchParams.set("access_token", token);
     const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
-    const socket = new Ctor(wsUrl.toString());
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(wsUrl.toString());
+    } catch (err) {
+      // Runs from a timer on reconnects: a constructor that throws must not escape to the host.
+      return this.#end(PUSH_CLOSE.unreachable, `no WebSocket could be created: ${String(err)}`, err);
+    }
     this.#socket = socket;
     // Where this connection started: frames of an older connection are ignored.
     const from = { offset: this.#offset };
@@ -110,15 +116,25 @@ export class Subscription {
     });
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
-      const frame = JSON.parse(event.data) as { records?: JsonRecord[]; nextOffset?: number; highWatermark?: number };
+      let frame: { records?: JsonRecord[]; nextOffset?: number; highWatermark?: number };
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return; // not one of the server's frames
+      }
       if (!frame.records) return;
-      this.#queue = this.#queue.then(async () => {
-        if (this.#socket !== socket || this.#closed) return;
-        const records = frame.records!.filter((r) => r.offset >= this.#offset);
-        if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset!, highWatermark: frame.highWatermark! });
-        this.#offset = Math.max(this.#offset, frame.nextOffset ?? from.offset);
-        if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset }));
-      });
+      this.#queue = this.#queue
+        .then(async () => {
+          if (this.#socket !== socket || this.#closed) return;
+          const records = frame.records!.filter((r) => r.offset >= this.#offset);
+          if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset!, highWatermark: frame.highWatermark! });
+          this.#offset = Math.max(this.#offset, frame.nextOffset ?? from.offset);
+          if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset }));
+        })
+        .catch((err) => {
+          // A handler that throws ends the subscription (the offset stays before its records).
+          this.#end(PUSH_CLOSE.handlerFailed, `the handler failed: ${String(err)}`, err);
+        });
     });
     socket.addEventListener("close", (event) => {
       if (this.#socket !== socket) return;
@@ -131,15 +147,9 @@ export class Subscription {
         // not one of the server's JSON reasons
       }
       if (this.#closed) return;
-      if (code === PUSH_CLOSE.topicDeleted) {
-        this.#closed = true;
-        this.#options.onEnd?.({ code, message: "the topic was deleted" });
-        return;
-      }
+      if (code === PUSH_CLOSE.topicDeleted) return this.#end(code, "the topic was deleted");
       if (!opened && ++this.#failedConnects >= (this.#options.maxFailedConnects ?? Infinity)) {
-        this.#closed = true;
-        this.#options.onEnd?.({ code: PUSH_CLOSE.unreachable, message: `no connection after ${this.#failedConnects} attempts` });
-        return;
+        return this.#end(PUSH_CLOSE.unreachable, `no connection after ${this.#failedConnects} attempts`);
       }
       // Resume after what the handler finished (pending frames first), or at the log start.
       this.#queue = this.#queue.then(() => {
@@ -150,6 +160,13 @@ export class Subscription {
     socket.addEventListener("error", () => {
       // "close" follows and decides.
     });
+  }
+
+  #end(code: number, message: string, error?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket?.close(1000, "done");
+    this.#options.onEnd?.({ code, message, ...(error === undefined ? {} : { error }) });
   }
 
   #reconnectLater(): void {

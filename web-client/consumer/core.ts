@@ -77,9 +77,19 @@ export class ConsumerCore {
     for (const o of this.owned.values()) o.abort.abort();
   }
 
+  /** Fails the consumer: run() rejects with the first such error, after letting go of everything. */
   fail(err: unknown): void {
     this.failure ??= err;
     this.interrupt();
+  }
+
+  /** An error the consumer recovers from by itself (it retries): told to onError, never thrown. */
+  report(err: unknown): void {
+    try {
+      this.options.onError?.(err);
+    } catch {
+      // a throwing onError must not break the loop that reported to it
+    }
   }
 
   /** Joins as a new member. */

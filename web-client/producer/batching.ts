@@ -98,7 +98,12 @@ export class Accumulator {
     if (lane.sending) return;
     lane.sending = true;
     try {
-      for (let batch = lane.ready.shift(); batch; batch = lane.ready.shift()) await this.#sink.deliver(lane.topic, lane.partition, batch);
+      for (let batch = lane.ready.shift(); batch; batch = lane.ready.shift()) {
+        const sent = batch;
+        // deliver() settles the records itself; should it ever throw, its records still learn why
+        // (this loop runs unawaited, so a rejection here would reach the host).
+        await this.#sink.deliver(lane.topic, lane.partition, sent).catch((err) => sent.forEach((p) => p.reject(err)));
+      }
     } finally {
       lane.sending = false;
     }
