@@ -18,20 +18,15 @@
  * // later: sub.close();
  */
 import type { JsonRecord } from "../protocol/json-record";
+import { CLIENT_END, PARTITION_SOCKET_CLOSE, type PartitionClientFrame, type PartitionCloseReason, type PartitionServerFrame } from "../protocol/wire";
 import { Backoff, type BackoffOptions } from "./backoff";
 
-/** The close codes the server documents (worker/partition/push.ts). */
-export const PUSH_CLOSE = {
-  tooFarBehind: 4008,
-  topicDeleted: 4004,
-  offsetOutOfRange: 4016,
-  /** Leadership moved to another replica: the subscription reconnects (to the new leader) from its offset. */
-  leaderMoved: 4006,
-  /** Not the server's: this client gave up after `maxFailedConnects` connections that never opened. */
-  unreachable: 4999,
-  /** Not the server's: onRecords threw; onEnd has its error. */
-  handlerFailed: 1011,
-} as const;
+/**
+ * The partition socket's close codes (protocol/wire/close-codes.ts), and the two this client
+ * reports to onEnd for reasons of its own: `unreachable` (it gave up after `maxFailedConnects`
+ * connections that never opened) and `handlerFailed` (onRecords threw).
+ */
+export const PUSH_CLOSE = { ...PARTITION_SOCKET_CLOSE, ...CLIENT_END } as const;
 
 export type WebSocketLike = {
   readyState: number;
@@ -116,20 +111,21 @@ export class Subscription {
     });
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
-      let frame: { records?: JsonRecord[]; nextOffset?: number; highWatermark?: number };
+      let parsed: PartitionServerFrame;
       try {
-        frame = JSON.parse(event.data);
+        parsed = JSON.parse(event.data);
       } catch {
         return; // not one of the server's frames
       }
-      if (!frame.records) return;
+      if (!("records" in parsed)) return; // pong, or an error frame (this client sends only acks)
+      const frame = parsed;
       this.#queue = this.#queue
         .then(async () => {
           if (this.#socket !== socket || this.#closed) return;
-          const records = frame.records!.filter((r) => r.offset >= this.#offset);
-          if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset!, highWatermark: frame.highWatermark! });
+          const records = frame.records.filter((r) => r.offset >= this.#offset);
+          if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset, highWatermark: frame.highWatermark });
           this.#offset = Math.max(this.#offset, frame.nextOffset ?? from.offset);
-          if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset }));
+          if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset } satisfies PartitionClientFrame));
         })
         .catch((err) => {
           // A handler that throws ends the subscription (the offset stays before its records).
@@ -142,7 +138,7 @@ export class Subscription {
       const code = event.code ?? 1006;
       let resume: number | undefined;
       try {
-        resume = (JSON.parse(event.reason ?? "") as { resumeOffset?: number }).resumeOffset;
+        resume = (JSON.parse(event.reason ?? "") as Partial<PartitionCloseReason>).resumeOffset;
       } catch {
         // not one of the server's JSON reasons
       }

@@ -8,6 +8,7 @@
  */
 import { EdgelogError } from "../../protocol/errors";
 import type { JsonRecord } from "../../protocol/json-record";
+import { tpKey } from "../../protocol/wire";
 import type { TopicPartition } from "../group-subscription";
 import { HttpTransport, isRetriable } from "../http";
 import { OffsetCache, type CachedOffset } from "../offset-cache";
@@ -34,7 +35,7 @@ export interface Owned {
   done: Promise<void>;
 }
 
-export const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+export { tpKey } from "../../protocol/wire";
 
 export class ConsumerCore {
   readonly http: HttpTransport;

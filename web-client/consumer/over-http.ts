@@ -5,6 +5,7 @@
  */
 import { EdgelogError } from "../../protocol/errors";
 import { jsonRecordsFrom, type JsonRecord } from "../../protocol/json-record";
+import { HEADERS } from "../../protocol/wire";
 import type { TopicPartition } from "../group-subscription";
 import { isRetriable } from "../http";
 import { tpKey, type ConsumerCore, type MemberAnswer, type Owned } from "./core";
@@ -125,7 +126,7 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
       });
       // The body is read under the same signal: an abort can land here too, not only in fetch().
       const bytes = new Uint8Array(await res.arrayBuffer());
-      highWatermark = Number(res.headers.get("edgelog-high-watermark"));
+      highWatermark = Number(res.headers.get(HEADERS.highWatermark));
       records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true });
     } catch (err) {
       if (o.stopping || !core.running) return; // our own abort: expected

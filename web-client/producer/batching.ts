@@ -5,6 +5,7 @@
  * order they were given in.
  */
 import { RECORD_BATCH_OVERHEAD, type RecordInput } from "../../protocol/record-batch";
+import { topicPartitionKey } from "../../protocol/wire";
 import type { TopicInfo } from "./metadata";
 import type { PlacedRecord } from "./records";
 
@@ -58,7 +59,7 @@ export class Accumulator {
 
   /** Adds a record to its partition's filling batch; settles with its offset once the batch is delivered. */
   append(topic: string, partition: number, info: TopicInfo, r: PlacedRecord): Promise<number | null> {
-    const key = `${topic}\u0000${partition}`;
+    const key = topicPartitionKey(topic, partition);
     let lane = this.#lanes.get(key);
     if (!lane) {
       lane = { topic, partition, partitions: 0, open: [], openBytes: 0, timer: null, ready: [], sending: false };
