@@ -19,6 +19,7 @@
  * 1,000,000) sizes the fetch partition; BENCH_URL points at a running server instead of starting one.
  */
 import { encodeBatch } from "../protocol/record-batch";
+import { HEADERS, MEDIA_TYPES } from "../protocol/wire";
 import WebSocket from "ws";
 import { Consumer, type ConsumerOptions } from "../web-client/consumer";
 import { splitBatches } from "../protocol/record-batch";
@@ -121,7 +122,7 @@ async function produceJson(base: string, server: DevServer | null, batch: number
   const body = JSON.stringify({ records: Array.from({ length: batch }, () => ({ value, partition: 0 })) });
   const { value: run, peakRssMb } = await withPeakRss(server, () =>
     drive(requests, async () => {
-      expectOk(await request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body, headers: { "content-type": "application/json" } }), "produce json");
+      expectOk(await request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body, headers: { [HEADERS.contentType]: MEDIA_TYPES.json } }), "produce json");
       return batch;
     }),
   );
@@ -147,7 +148,7 @@ async function produceBinary(
         await request(`${base}/v1/topics/${name}/partitions/0/batches?acks=${acks}`, {
           method: "POST",
           body: bytes,
-          headers: { "content-type": "application/vnd.kafka.record-batch.v2" },
+          headers: { [HEADERS.contentType]: MEDIA_TYPES.recordBatch },
         }),
         "produce binary",
       );
@@ -168,7 +169,7 @@ async function fetchAll(base: string, server: DevServer | null, topic: string, f
       const t0 = performance.now();
       if (format === "binary") {
         const res = expectOk(await request(`${base}/v1/topics/${topic}/partitions/0/batches?offset=${offset}&maxBytes=4194304`), "fetch binary");
-        const next = Number(res.headers["edgelog-next-offset"]);
+        const next = Number(res.headers[HEADERS.nextOffset]);
         records += next - offset;
         offset = next;
       } else {
@@ -216,21 +217,30 @@ async function groupConsume(base: string, server: DevServer | null, transport: "
           ...(transport === "websocket" ? { WebSocket: WebSocket as unknown as ConsumerOptions["WebSocket"] } : {}),
         }),
     );
+    // A consumer that fails ends the scenario with its error (handled at once: a run() left
+    // unawaited until the end would be an unhandled rejection, killing the process).
+    let failed: { error: unknown } | null = null;
     const runs = consumers.map((c) =>
-      c.run({
-        eachBatch: async ({ records }) => {
-          consumed += records.length;
-          const now = performance.now();
-          latencies.push(now - last);
-          last = now;
-          if (consumed >= FETCH_RECORDS) done();
-        },
-      }),
+      c
+        .run({
+          eachBatch: async ({ records }) => {
+            consumed += records.length;
+            const now = performance.now();
+            latencies.push(now - last);
+            last = now;
+            if (consumed >= FETCH_RECORDS) done();
+          },
+        })
+        .catch((error) => {
+          failed ??= { error };
+          done();
+        }),
     );
     await finished;
     const elapsed = (performance.now() - started) / 1000;
     await Promise.all(consumers.map((c) => c.stop()));
     await Promise.all(runs);
+    if (failed) throw (failed as { error: unknown }).error;
     return elapsed;
   });
   return summarize(transport === "http" ? "group-consume-2x4" : "group-socket-2x4", { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
@@ -280,7 +290,7 @@ async function pushLatency(base: string, server: DevServer | null): Promise<Resu
         return { value };
       });
       sends.push(
-        request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body: JSON.stringify({ records }), headers: { "content-type": "application/json" } }).then((res) =>
+        request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body: JSON.stringify({ records }), headers: { [HEADERS.contentType]: MEDIA_TYPES.json } }).then((res) =>
           expectOk(res, "produce for push latency"),
         ),
       );

@@ -29,29 +29,27 @@
  * sub.start();
  */
 import type { JsonRecord } from "../protocol/json-record";
+import {
+  CLIENT_END,
+  GROUP_SOCKET_CLOSE,
+  tpKey,
+  type AssignedPartition,
+  type AssignmentFrame,
+  type GroupClientFrame,
+  type GroupServerFrame,
+  type TopicPartition,
+} from "../protocol/wire";
 import { Backoff, type BackoffOptions } from "./backoff";
 import type { WebSocketLike } from "./subscription";
 
-/** The close codes of a group subscription (worker/session/frames.ts), and this client's own. */
-export const GROUP_CLOSE = {
-  replaced: 4009,
-  unknownMember: 4025,
-  fenced: 4082,
-  /** Not the server's: no connection opened after `maxFailedConnects` tries. */
-  unreachable: 4999,
-} as const;
+export type { AssignedPartition, TopicPartition } from "../protocol/wire";
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-export interface AssignedPartition extends TopicPartition {
-  /** The group's committed offset (null: none). */
-  committed: number | null;
-  /** The reset the committed offset belongs to (null without one). */
-  resetId: number | null;
-}
+/**
+ * The group socket's close codes (protocol/wire/close-codes.ts), and the two this client reports
+ * to onEnd for reasons of its own: `unreachable` (no connection opened after `maxFailedConnects`
+ * tries) and `handlerFailed` (onAssignment, onRecords or onReset threw; onEnd has its error).
+ */
+export const GROUP_CLOSE = { ...GROUP_SOCKET_CLOSE, ...CLIENT_END } as const;
 
 export interface Assignment {
   generation: number;
@@ -96,8 +94,6 @@ export interface GroupSubscriptionOptions {
   pingIntervalMs?: number;
 }
 
-const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
-
 export class GroupSubscription {
   #options: GroupSubscriptionOptions;
   #socket: WebSocketLike | null = null;
@@ -132,11 +128,17 @@ export class GroupSubscription {
     if (autoOffsetReset) wsUrl.searchParams.set("autoOffsetReset", autoOffsetReset);
     if (token) wsUrl.searchParams.set("access_token", token);
     const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
-    const socket = new Ctor(wsUrl.toString());
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(wsUrl.toString());
+    } catch (err) {
+      // Runs from a timer on reconnects: a constructor that throws must not escape to the host.
+      return this.#end(GROUP_CLOSE.unreachable, `no WebSocket could be created: ${String(err)}`, err);
+    }
     this.#socket = socket;
     /** The partitions started on this connection. */
     const started = new Set<string>();
-    const send = (frame: unknown) => socket.readyState === 1 && socket.send(JSON.stringify(frame));
+    const send = (frame: GroupClientFrame) => socket.readyState === 1 && socket.send(JSON.stringify(frame));
     const current = () => this.#socket === socket && !this.#closed;
     let opened = false;
     let ping: ReturnType<typeof setInterval> | undefined;
@@ -153,12 +155,18 @@ export class GroupSubscription {
     });
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
-      const frame = JSON.parse(event.data) as { type?: string } & Record<string, unknown>;
-      if (frame.type === "error") return this.#options.onError?.((frame as unknown as { error: { code: string; message: string } }).error);
+      let frame: GroupServerFrame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return this.#options.onError?.({ code: "CORRUPT_MESSAGE", message: `a frame that is not JSON: ${event.data.slice(0, 100)}` });
+      }
+      if (frame.type === "error") return this.#options.onError?.(frame.error);
+      if (frame.type === "pong") return;
       this.#queue = this.#queue.then(async () => {
         if (!current()) return;
         if (frame.type === "assignment") {
-          const a = frame as unknown as Omit<Assignment, "fresh">;
+          const a: AssignmentFrame = frame;
           const assigned = new Set(a.assignment.map(tpKey));
           for (const k of [...started]) if (!assigned.has(k)) started.delete(k);
           const starts = await this.#options.onAssignment({ ...a, fresh: a.assignment.filter((p) => !started.has(tpKey(p))) });
@@ -167,7 +175,7 @@ export class GroupSubscription {
           if (starts.length > 0) send({ type: "start", partitions: starts });
           for (const p of starts) started.add(tpKey(p));
         } else if (frame.type === "records") {
-          const batch = frame as unknown as GroupRecords & { bytes: number };
+          const batch = frame;
           await this.#options.onRecords(batch);
           owed.records += batch.records.length;
           owed.bytes += batch.bytes;
@@ -177,11 +185,11 @@ export class GroupSubscription {
             owed.records = owed.bytes = 0;
           }
         } else if (frame.type === "reset") {
-          await this.#options.onReset?.(frame as unknown as TopicPartition & { from: number; offset: number });
+          await this.#options.onReset?.(frame);
         }
       }).catch((err) => {
         // A handler that throws ends the subscription: the caller decides what comes next.
-        this.#end(1011, `a handler failed: ${String(err)}`, err);
+        this.#end(GROUP_CLOSE.handlerFailed, `a handler failed: ${String(err)}`, err);
       });
     });
     socket.addEventListener("close", (event) => {

@@ -5,6 +5,7 @@
  * Web APIs only (fetch, AbortSignal), so it runs in browsers, Node 20 and workers alike.
  */
 import { EdgelogError, isErrorCode, type ErrorBody } from "../protocol/errors";
+import { HEADERS, MEDIA_TYPES } from "../protocol/wire";
 
 export interface HttpOptions {
   /** The worker's base URL, e.g. "http://127.0.0.1:8787". */
@@ -30,13 +31,13 @@ export class HttpTransport {
   /** Sends a request; answers the Response when it is 2xx, throws an EdgelogError otherwise. */
   async send(method: string, path: string, init: { json?: unknown; body?: Uint8Array; signal?: AbortSignal } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (this.#token) headers[HEADERS.authorization] = `Bearer ${this.#token}`;
     let body: BodyInit | undefined;
     if (init.json !== undefined) {
-      headers["content-type"] = "application/json";
+      headers[HEADERS.contentType] = MEDIA_TYPES.json;
       body = JSON.stringify(init.json);
     } else if (init.body) {
-      headers["content-type"] = "application/vnd.kafka.record-batch.v2";
+      headers[HEADERS.contentType] = MEDIA_TYPES.recordBatch;
       body = init.body as Uint8Array<ArrayBuffer>;
     }
     const res = await this.#fetch(`${this.url}${path}`, { method, headers, body, signal: init.signal });

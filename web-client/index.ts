@@ -30,4 +30,7 @@ export type { SubscriptionOptions } from "./subscription";
 export { GROUP_CLOSE, GroupSubscription } from "./group-subscription";
 export type { AssignedPartition, Assignment, GroupRecords, GroupSubscriptionOptions } from "./group-subscription";
 export type { HttpOptions } from "./http";
+// The wire vocabulary the server shares (close codes, frames, media types, header names).
+export { CLOSE_CODES, HEADERS, MEDIA_TYPES, topicPartitionKey } from "../protocol/wire";
+export type { GroupClientFrame, GroupServerFrame, PartitionClientFrame, PartitionServerFrame } from "../protocol/wire";
 export * from "../protocol/index";

@@ -14,6 +14,7 @@
  * const start = OffsetCache.resume(await cache.get("billing", tp), committed);
  */
 import { openDB, type DBSchema, type IDBPDatabase } from "idb";
+import { topicPartitionKey } from "../protocol/wire";
 
 export interface CachedOffset {
   /** The next offset to read. */
@@ -26,7 +27,8 @@ interface OffsetSchema extends DBSchema {
   offsets: { key: string; value: CachedOffset & { group: string; topic: string; partition: number; updatedAt: number } };
 }
 
-const key = (group: string, topic: string, partition: number) => `${group}\u0000${topic}\u0000${partition}`;
+/** group, NUL, then the topic-partition key: "billing\u0000sensors\u00000". Stored keys, so frozen. */
+const key = (group: string, topic: string, partition: number) => `${group}\u0000${topicPartitionKey(topic, partition)}`;
 
 export class OffsetCache {
   #db: IDBPDatabase<OffsetSchema>;

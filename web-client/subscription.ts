@@ -18,18 +18,15 @@
  * // later: sub.close();
  */
 import type { JsonRecord } from "../protocol/json-record";
+import { CLIENT_END, PARTITION_SOCKET_CLOSE, type PartitionClientFrame, type PartitionCloseReason, type PartitionServerFrame } from "../protocol/wire";
 import { Backoff, type BackoffOptions } from "./backoff";
 
-/** The close codes the server documents (worker/partition/push.ts). */
-export const PUSH_CLOSE = {
-  tooFarBehind: 4008,
-  topicDeleted: 4004,
-  offsetOutOfRange: 4016,
-  /** Leadership moved to another replica: the subscription reconnects (to the new leader) from its offset. */
-  leaderMoved: 4006,
-  /** Not the server's: this client gave up after `maxFailedConnects` connections that never opened. */
-  unreachable: 4999,
-} as const;
+/**
+ * The partition socket's close codes (protocol/wire/close-codes.ts), and the two this client
+ * reports to onEnd for reasons of its own: `unreachable` (it gave up after `maxFailedConnects`
+ * connections that never opened) and `handlerFailed` (onRecords threw).
+ */
+export const PUSH_CLOSE = { ...PARTITION_SOCKET_CLOSE, ...CLIENT_END } as const;
 
 export type WebSocketLike = {
   readyState: number;
@@ -46,8 +43,8 @@ export interface SubscriptionOptions {
   /** The first offset to receive. */
   offset: number;
   onRecords(records: JsonRecord[], info: { nextOffset: number; highWatermark: number }): Promise<void> | void;
-  /** Told when the subscription ends for good (topic deleted, or close()). */
-  onEnd?(reason: { code: number; message: string }): void;
+  /** Told when the subscription ends for good (topic deleted, close(), or onRecords threw: `error`). */
+  onEnd?(reason: { code: number; message: string; error?: unknown }): void;
   token?: string;
   /** A WebSocket constructor (default: the global one). */
   WebSocket?: new (url: string) => WebSocketLike;
@@ -85,9 +82,7 @@ export class Subscription {
   }
 
   close(): void {
-    this.#closed = true;
-    this.#socket?.close(1000, "done");
-    this.#options.onEnd?.({ code: 1000, message: "closed by the client" });
+    this.#end(1000, "closed by the client");
   }
 
   #connect(): void {
@@ -97,7 +92,13 @@ export class Subscription {
     wsUrl.searchParams.set("offset", String(this.#offset));
     if (token) wsUrl.searchParams.set("access_token", token);
     const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
-    const socket = new Ctor(wsUrl.toString());
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(wsUrl.toString());
+    } catch (err) {
+      // Runs from a timer on reconnects: a constructor that throws must not escape to the host.
+      return this.#end(PUSH_CLOSE.unreachable, `no WebSocket could be created: ${String(err)}`, err);
+    }
     this.#socket = socket;
     // Where this connection started: frames of an older connection are ignored.
     const from = { offset: this.#offset };
@@ -110,15 +111,26 @@ export class Subscription {
     });
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
-      const frame = JSON.parse(event.data) as { records?: JsonRecord[]; nextOffset?: number; highWatermark?: number };
-      if (!frame.records) return;
-      this.#queue = this.#queue.then(async () => {
-        if (this.#socket !== socket || this.#closed) return;
-        const records = frame.records!.filter((r) => r.offset >= this.#offset);
-        if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset!, highWatermark: frame.highWatermark! });
-        this.#offset = Math.max(this.#offset, frame.nextOffset ?? from.offset);
-        if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset }));
-      });
+      let parsed: PartitionServerFrame;
+      try {
+        parsed = JSON.parse(event.data);
+      } catch {
+        return; // not one of the server's frames
+      }
+      if (!("records" in parsed)) return; // pong, or an error frame (this client sends only acks)
+      const frame = parsed;
+      this.#queue = this.#queue
+        .then(async () => {
+          if (this.#socket !== socket || this.#closed) return;
+          const records = frame.records.filter((r) => r.offset >= this.#offset);
+          if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset, highWatermark: frame.highWatermark });
+          this.#offset = Math.max(this.#offset, frame.nextOffset ?? from.offset);
+          if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset } satisfies PartitionClientFrame));
+        })
+        .catch((err) => {
+          // A handler that throws ends the subscription (the offset stays before its records).
+          this.#end(PUSH_CLOSE.handlerFailed, `the handler failed: ${String(err)}`, err);
+        });
     });
     socket.addEventListener("close", (event) => {
       if (this.#socket !== socket) return;
@@ -126,20 +138,14 @@ export class Subscription {
       const code = event.code ?? 1006;
       let resume: number | undefined;
       try {
-        resume = (JSON.parse(event.reason ?? "") as { resumeOffset?: number }).resumeOffset;
+        resume = (JSON.parse(event.reason ?? "") as Partial<PartitionCloseReason>).resumeOffset;
       } catch {
         // not one of the server's JSON reasons
       }
       if (this.#closed) return;
-      if (code === PUSH_CLOSE.topicDeleted) {
-        this.#closed = true;
-        this.#options.onEnd?.({ code, message: "the topic was deleted" });
-        return;
-      }
+      if (code === PUSH_CLOSE.topicDeleted) return this.#end(code, "the topic was deleted");
       if (!opened && ++this.#failedConnects >= (this.#options.maxFailedConnects ?? Infinity)) {
-        this.#closed = true;
-        this.#options.onEnd?.({ code: PUSH_CLOSE.unreachable, message: `no connection after ${this.#failedConnects} attempts` });
-        return;
+        return this.#end(PUSH_CLOSE.unreachable, `no connection after ${this.#failedConnects} attempts`);
       }
       // Resume after what the handler finished (pending frames first), or at the log start.
       this.#queue = this.#queue.then(() => {
@@ -150,6 +156,13 @@ export class Subscription {
     socket.addEventListener("error", () => {
       // "close" follows and decides.
     });
+  }
+
+  #end(code: number, message: string, error?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket?.close(1000, "done");
+    this.#options.onEnd?.({ code, message, ...(error === undefined ? {} : { error }) });
   }
 
   #reconnectLater(): void {

@@ -32,7 +32,7 @@ export function env(name: string): string | undefined {
 export interface NodeFs {
   readFileSync(path: string, encoding: "utf8"): string;
   writeFileSync(path: string, text: string): void;
-  readdirSync(path: string): string[];
+  readdirSync(path: string, options?: { recursive?: boolean }): string[];
 }
 
 /** node:fs, loaded at run time. */

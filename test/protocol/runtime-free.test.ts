@@ -14,8 +14,10 @@ describe("protocol/ is runtime-free", () => {
   it("no file under protocol/ imports a Node built-in or uses Buffer, require or process", async () => {
     const fs = await nodeFs();
     const dir = pathFromHere("../../protocol/");
-    const files = fs.readdirSync(dir).filter((name) => name.endsWith(".ts"));
+    // With its folders (protocol/wire/).
+    const files = fs.readdirSync(dir, { recursive: true }).filter((name) => name.endsWith(".ts"));
     expect(files).toContain("record-batch.ts");
+    expect(files).toEqual(expect.arrayContaining(["wire/index.ts", "wire/close-codes.ts", "wire/keys.ts"]));
     for (const file of files) {
       const code = fs
         .readFileSync(dir + file, "utf8")

@@ -70,8 +70,8 @@ export class Consumer {
       core.failure ??= err;
     } finally {
       core.running = false;
-      await core.shutdown();
-      stopped();
+      // stop() is answered even if letting go failed (its error is run()'s to throw).
+      await core.shutdown().catch((err) => (core.failure ??= err)).finally(stopped);
     }
     if (core.failure) throw core.failure;
   }

@@ -8,6 +8,7 @@
  */
 import { EdgelogError } from "../../protocol/errors";
 import type { JsonRecord } from "../../protocol/json-record";
+import { tpKey } from "../../protocol/wire";
 import type { TopicPartition } from "../group-subscription";
 import { HttpTransport, isRetriable } from "../http";
 import { OffsetCache, type CachedOffset } from "../offset-cache";
@@ -34,7 +35,7 @@ export interface Owned {
   done: Promise<void>;
 }
 
-export const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+export { tpKey } from "../../protocol/wire";
 
 export class ConsumerCore {
   readonly http: HttpTransport;
@@ -77,9 +78,19 @@ export class ConsumerCore {
     for (const o of this.owned.values()) o.abort.abort();
   }
 
+  /** Fails the consumer: run() rejects with the first such error, after letting go of everything. */
   fail(err: unknown): void {
     this.failure ??= err;
     this.interrupt();
+  }
+
+  /** An error the consumer recovers from by itself (it retries): told to onError, never thrown. */
+  report(err: unknown): void {
+    try {
+      this.options.onError?.(err);
+    } catch {
+      // a throwing onError must not break the loop that reported to it
+    }
   }
 
   /** Joins as a new member. */

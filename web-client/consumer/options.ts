@@ -35,6 +35,12 @@ export interface ConsumerOptions extends HttpOptions {
   transport?: "websocket" | "http";
   /** A WebSocket constructor, for Node (e.g. the `ws` package). */
   WebSocket?: SubscriptionOptions["WebSocket"];
+  /**
+   * Told of each error the consumer recovers from by itself, worth logging: a read, heartbeat or
+   * connection that failed (the server unreachable or restarting) and is retried. Never told of
+   * the aborts the consumer causes itself. An error it cannot recover from rejects run() instead.
+   */
+  onError?: (error: unknown) => void;
 }
 
 export interface ConsumedBatch extends TopicPartition {

@@ -4,8 +4,10 @@
  * what the previous answer took away, and the client must have committed those partitions first.
  */
 import { EdgelogError } from "../../protocol/errors";
-import { jsonRecordsFrom } from "../../protocol/json-record";
+import { jsonRecordsFrom, type JsonRecord } from "../../protocol/json-record";
+import { HEADERS } from "../../protocol/wire";
 import type { TopicPartition } from "../group-subscription";
+import { isRetriable } from "../http";
 import { tpKey, type ConsumerCore, type MemberAnswer, type Owned } from "./core";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,7 +26,7 @@ export async function consumeOverHttp(core: ConsumerCore, first: MemberAnswer | 
   core.onStaleGeneration = soon;
   const unregister = core.onInterrupt(() => wake?.());
   try {
-    if (first) heartbeatMs = await follow(core, first);
+    if (first) heartbeatMs = (await following(core, () => follow(core, first))) ?? 0;
     while (core.running) {
       await Promise.race([sleep(heartbeatMs), new Promise<void>((r) => (wake = r))]);
       if (!core.running) break;
@@ -49,12 +51,28 @@ async function heartbeat(core: ConsumerCore): Promise<number | undefined> {
     if (err instanceof EdgelogError && (err.code === "UNKNOWN_MEMBER_ID" || err.code === "FENCED_INSTANCE_ID")) {
       // Expired or replaced: everything we held is gone; start over.
       await core.release([...core.owned.values()], false);
-      return follow(core, await core.join());
+      return following(core, async () => follow(core, await core.join()));
     }
-    if (err instanceof EdgelogError && !err.retriable) throw err;
+    if (!isRetriable(err)) throw err;
+    core.report(err);
     return undefined; // a transient failure: the next heartbeat retries
   }
-  return follow(core, answer);
+  return following(core, () => follow(core, answer));
+}
+
+/**
+ * Runs a step that follows an answer; a transient failure in it (the server restarting while
+ * partitions are taken) is reported and answers undefined: the next heartbeat follows again,
+ * and whatever was not taken yet is still missing from `owned`, so it is taken then.
+ */
+async function following(core: ConsumerCore, step: () => Promise<number>): Promise<number | undefined> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!isRetriable(err)) throw err;
+    core.report(err);
+    return undefined;
+  }
 }
 
 /** Applies an answer: stop and commit what was taken away, start what was given. Answers the next interval. */
@@ -84,33 +102,53 @@ async function start(core: ConsumerCore, tps: TopicPartition[]): Promise<void> {
   }
 }
 
-/** Reads one partition with long-polled binary fetches until it is taken away or the consumer stops. */
-async function pollLoop(core: ConsumerCore, o: Owned): Promise<void> {
+/**
+ * Reads one partition with long-polled binary fetches until it is taken away or the consumer
+ * stops. Never rejects: a read aborted because the partition was let go of (or the consumer
+ * stopped) ends the loop, a transient failure (no answer, the server restarting mid-body) is
+ * retried with backoff, anything else fails the consumer (run() rejects with it).
+ */
+function pollLoop(core: ConsumerCore, o: Owned): Promise<void> {
+  return readPartition(core, o).catch((err) => {
+    if (!o.stopping && core.running) core.fail(err);
+  });
+}
+
+async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
   const path = `/v1/topics/${encodeURIComponent(o.tp.topic)}/partitions/${o.tp.partition}/batches`;
   let backoff = 50;
   while (core.running && !o.stopping) {
-    let res: Response;
+    let records: JsonRecord[];
+    let highWatermark: number;
     try {
-      res = await core.http.send("GET", `${path}?offset=${o.position}&maxBytes=${core.options.maxBytes}&maxWaitMs=${core.options.maxWaitMs}`, {
+      const res = await core.http.send("GET", `${path}?offset=${o.position}&maxBytes=${core.options.maxBytes}&maxWaitMs=${core.options.maxWaitMs}`, {
         signal: o.abort.signal,
       });
+      // The body is read under the same signal: an abort can land here too, not only in fetch().
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      highWatermark = Number(res.headers.get(HEADERS.highWatermark));
+      records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true });
     } catch (err) {
-      if (o.stopping || !core.running) return;
+      if (o.stopping || !core.running) return; // our own abort: expected
       if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
-        o.position = await core.resetPosition(o.tp);
+        o.position = await core.resetPosition(o.tp).catch((e) => retried(core, e, o.position));
         continue;
       }
-      if (err instanceof EdgelogError && !err.retriable) return core.fail(err);
+      retried(core, err, undefined);
       await sleep(backoff + Math.random() * backoff);
       backoff = Math.min(backoff * 2, 2_000);
       continue;
     }
     backoff = 50;
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    const highWatermark = Number(res.headers.get("edgelog-high-watermark"));
-    const records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true });
     if (records.length === 0 || o.stopping) continue;
     await core.handle(o, records, highWatermark);
     if (core.failure) return;
   }
+}
+
+/** A failure worth retrying is reported (onError) and `fallback` answered; any other is thrown. */
+function retried<T>(core: ConsumerCore, err: unknown, fallback: T): T {
+  if (!isRetriable(err)) throw err;
+  core.report(err);
+  return fallback;
 }

@@ -6,6 +6,8 @@
  * committed it).
  */
 import { GROUP_CLOSE, GroupSubscription, type Assignment, type TopicPartition } from "../group-subscription";
+import { Backoff } from "../backoff";
+import { isRetriable } from "../http";
 import { tpKey, type ConsumerCore } from "./core";
 
 /**
@@ -15,6 +17,7 @@ import { tpKey, type ConsumerCore } from "./core";
  */
 export async function consumeOverSocket(core: ConsumerCore): Promise<"fallback" | undefined> {
   core.onStaleGeneration = () => {}; // the assignment frame of the new generation is on its way
+  const backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
   while (core.running) {
     let unregister = () => {};
     const end = await new Promise<{ code: number; message: string; error?: unknown }>((resolve) => {
@@ -35,6 +38,7 @@ export async function consumeOverSocket(core: ConsumerCore): Promise<"fallback" 
           const o = core.owned.get(tpKey({ topic, partition }));
           if (o) o.position = offset;
         },
+        onError: (error) => core.report(error),
         onEnd: resolve,
       });
       unregister = core.onInterrupt(() => socket.close());
@@ -46,14 +50,49 @@ export async function consumeOverSocket(core: ConsumerCore): Promise<"fallback" 
       await core.release([...core.owned.values()], core.options.autoCommit);
       return "fallback";
     }
+    if (end.code === GROUP_CLOSE.handlerFailed && isRetriable(end.error)) {
+      // Taking a partition failed for want of an answer (the server restarting): connect again,
+      // keeping what we hold; the next connection's assignment frame restates every partition.
+      core.report(end.error);
+      await pause(core, backoff.next());
+      continue;
+    }
     if (end.code !== GROUP_CLOSE.unknownMember && end.code !== GROUP_CLOSE.fenced && end.code !== GROUP_CLOSE.replaced) {
       core.fail(end.error ?? new Error(`the group subscription ended: ${end.message}`));
       return;
     }
     // Expired, replaced or taken over: everything we held is gone; start over as a new member.
     await core.release([...core.owned.values()], false);
-    await core.join();
+    await rejoin(core, backoff);
   }
+}
+
+/** Joins again as a new member, retrying while the server cannot answer (until stop()). */
+async function rejoin(core: ConsumerCore, backoff: Backoff): Promise<void> {
+  while (core.running) {
+    try {
+      await core.join();
+      backoff.reset();
+      return;
+    } catch (err) {
+      if (!isRetriable(err)) throw err;
+      core.report(err);
+      await pause(core, backoff.next());
+    }
+  }
+}
+
+/** Waits `ms`, or less if stop() comes first. */
+function pause(core: ConsumerCore, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      unregister();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const unregister = core.onInterrupt(done);
+  });
 }
 
 /**

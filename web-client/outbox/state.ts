@@ -3,6 +3,7 @@
  * the next sequence number per partition, and the batch in flight (stored before it is sent, so
  * a drain after a crash resends exactly that batch).
  */
+import { topicPartitionKey } from "../../protocol/wire";
 import type { Identity } from "../producer";
 
 /** The batch being sent, stored before it is sent: what a resend needs to be the same batch. */
@@ -22,8 +23,8 @@ export interface OutboxState {
 
 const SEQUENCE_WRAP = 0x80000000;
 
-/** The key of a partition in `sequences` (and of a drain's per-partition caps). */
-export const tp = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+/** The key of a partition in `sequences` (and of a drain's per-partition caps); stored, so frozen. */
+export const tp = topicPartitionKey;
 
 export const emptyState = (): OutboxState => ({ identity: null, sequences: {}, inflight: null });
 

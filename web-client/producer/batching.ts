@@ -5,6 +5,7 @@
  * order they were given in.
  */
 import { RECORD_BATCH_OVERHEAD, type RecordInput } from "../../protocol/record-batch";
+import { topicPartitionKey } from "../../protocol/wire";
 import type { TopicInfo } from "./metadata";
 import type { PlacedRecord } from "./records";
 
@@ -58,7 +59,7 @@ export class Accumulator {
 
   /** Adds a record to its partition's filling batch; settles with its offset once the batch is delivered. */
   append(topic: string, partition: number, info: TopicInfo, r: PlacedRecord): Promise<number | null> {
-    const key = `${topic}\u0000${partition}`;
+    const key = topicPartitionKey(topic, partition);
     let lane = this.#lanes.get(key);
     if (!lane) {
       lane = { topic, partition, partitions: 0, open: [], openBytes: 0, timer: null, ready: [], sending: false };
@@ -98,7 +99,12 @@ export class Accumulator {
     if (lane.sending) return;
     lane.sending = true;
     try {
-      for (let batch = lane.ready.shift(); batch; batch = lane.ready.shift()) await this.#sink.deliver(lane.topic, lane.partition, batch);
+      for (let batch = lane.ready.shift(); batch; batch = lane.ready.shift()) {
+        const sent = batch;
+        // deliver() settles the records itself; should it ever throw, its records still learn why
+        // (this loop runs unawaited, so a rejection here would reach the host).
+        await this.#sink.deliver(lane.topic, lane.partition, sent).catch((err) => sent.forEach((p) => p.reject(err)));
+      }
     } finally {
       lane.sending = false;
     }

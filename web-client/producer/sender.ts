@@ -23,6 +23,7 @@
  */
 import { EdgelogError } from "../../protocol/errors";
 import { encodeBatch, type RecordInput } from "../../protocol/record-batch";
+import { topicPartitionKey } from "../../protocol/wire";
 import type { HttpTransport } from "../http";
 import type { Pending } from "./batching";
 import { ProducerIdentity, requestIdentity, type Identity } from "./identity";
@@ -116,7 +117,7 @@ export class Sender {
   }
 
   #sequence(topic: string, partition: number): Sequence {
-    const key = `${topic}\u0000${partition}`;
+    const key = topicPartitionKey(topic, partition);
     let sequence = this.#sequences.get(key);
     if (!sequence) {
       sequence = { identity: null, next: 0 };

@@ -17,6 +17,7 @@
  * REBALANCE_IN_PROGRESS); a refused commit changes nothing.
  */
 import { EdgelogError } from "../../protocol/errors";
+import { tpKey } from "../../protocol/wire";
 import { assign, type AssignorName, type TopicPartition } from "./assignors";
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
@@ -103,7 +104,6 @@ CREATE TABLE IF NOT EXISTS offsets (
 );
 `;
 
-const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 const byTopicPartition = (a: TopicPartition, b: TopicPartition) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition);
 
 export class Coordinator {
@@ -195,8 +195,8 @@ export class Coordinator {
     member.expiresAt = now + member.sessionTimeoutMs;
     this.#storage.transactionSync(() => {
       if (member.revocationTold) {
-        const keep = new Set(member.target.map(key));
-        member.owned = member.owned.filter((tp) => keep.has(key(tp)));
+        const keep = new Set(member.target.map(tpKey));
+        member.owned = member.owned.filter((tp) => keep.has(tpKey(tp)));
         member.revocationTold = false;
       }
       this.#saveMember(member);
@@ -270,9 +270,9 @@ export class Coordinator {
     if (generation !== this.generation) {
       throw new EdgelogError("ILLEGAL_GENERATION", `generation ${generation} is stale: the group is at generation ${this.generation}`);
     }
-    const owned = new Set(member.owned.map(key));
+    const owned = new Set(member.owned.map(tpKey));
     for (const o of offsets) {
-      if (!owned.has(key(o))) {
+      if (!owned.has(tpKey(o))) {
         throw new EdgelogError("REBALANCE_IN_PROGRESS", `${o.topic}/${o.partition} is not assigned to member ${memberId} in generation ${generation}`);
       }
     }
@@ -330,19 +330,19 @@ export class Coordinator {
   /** A member's answer: what it owns and may read, after taking whatever others released. */
   #answer(member: Member): MemberAnswer {
     const takenByOthers = new Set<string>();
-    for (const m of this.members.values()) if (m !== member) for (const tp of m.owned) takenByOthers.add(key(tp));
-    const owned = new Set(member.owned.map(key));
+    for (const m of this.members.values()) if (m !== member) for (const tp of m.owned) takenByOthers.add(tpKey(tp));
+    const owned = new Set(member.owned.map(tpKey));
     let acquired = false;
     for (const tp of member.target) {
-      if (!owned.has(key(tp)) && !takenByOthers.has(key(tp))) {
+      if (!owned.has(tpKey(tp)) && !takenByOthers.has(tpKey(tp))) {
         member.owned.push(tp);
-        owned.add(key(tp));
+        owned.add(tpKey(tp));
         acquired = true;
       }
     }
-    const target = new Set(member.target.map(key));
-    const assignment = member.owned.filter((tp) => target.has(key(tp))).sort(byTopicPartition);
-    const pending = member.target.filter((tp) => !owned.has(key(tp)));
+    const target = new Set(member.target.map(tpKey));
+    const assignment = member.owned.filter((tp) => target.has(tpKey(tp))).sort(byTopicPartition);
+    const pending = member.target.filter((tp) => !owned.has(tpKey(tp)));
     const revoking = member.owned.length > assignment.length;
     if (revoking) member.revocationTold = true;
     if (acquired || revoking) {
@@ -376,15 +376,15 @@ export class Coordinator {
       this.partitionCounts,
     );
     for (const m of members) {
-      const previousTarget = new Set(m.target.map(key));
+      const previousTarget = new Set(m.target.map(tpKey));
       m.target = targets[m.memberId] ?? [];
       // Partitions that no longer exist (topic deleted, unsubscribed) are released at once.
       m.owned = m.owned.filter((tp) => m.topics.includes(tp.topic) && tp.partition < (this.partitionCounts[tp.topic] ?? 0));
       // The member's last answer listed owned ∩ previous target. If the new target drops any of
       // those, no answer has told it to stop reading them yet: its next heartbeat must not release
       // them (that heartbeat's answer is the telling), so the revocation starts over.
-      const nextTarget = new Set(m.target.map(key));
-      if (m.owned.some((tp) => previousTarget.has(key(tp)) && !nextTarget.has(key(tp)))) m.revocationTold = false;
+      const nextTarget = new Set(m.target.map(tpKey));
+      if (m.owned.some((tp) => previousTarget.has(tpKey(tp)) && !nextTarget.has(tpKey(tp)))) m.revocationTold = false;
       if (sameSet(m.owned, m.target)) m.revocationTold = false;
       this.#saveMember(m);
     }
@@ -439,6 +439,6 @@ function sameCounts(a: Record<string, number>, b: Record<string, number>): boole
 
 function sameSet(a: TopicPartition[], b: TopicPartition[]): boolean {
   if (a.length !== b.length) return false;
-  const s = new Set(a.map(key));
-  return b.every((tp) => s.has(key(tp)));
+  const s = new Set(a.map(tpKey));
+  return b.every((tp) => s.has(tpKey(tp)));
 }

@@ -7,6 +7,7 @@
  * Outcome so refusals keep their error codes.
  */
 import { DurableObject } from "cloudflare:workers";
+import { tpKey } from "../../protocol/wire";
 import type { Env } from "../env";
 import { attempt, attemptAsync, type Outcome } from "../outcome";
 import type { AssignorName } from "./assignors";
@@ -102,7 +103,7 @@ export class Group extends DurableObject<Env> {
 
   describe(): GroupDescription {
     const c = this.#coordinator;
-    const target = (m: Member) => new Set(m.target.map((tp) => `${tp.topic}\u0000${tp.partition}`));
+    const target = (m: Member) => new Set(m.target.map(tpKey));
     return {
       generation: c.generation,
       state: c.state(),
@@ -114,7 +115,7 @@ export class Group extends DurableObject<Env> {
         instanceId: m.instanceId,
         topics: m.topics,
         sessionTimeoutMs: m.sessionTimeoutMs,
-        assignment: m.owned.filter((tp) => target(m).has(`${tp.topic}\u0000${tp.partition}`)),
+        assignment: m.owned.filter((tp) => target(m).has(tpKey(tp))),
         target: m.target,
       })),
       partitionCounts: c.partitionCounts,

@@ -22,23 +22,17 @@
  * sending anything). As workerd cannot see a slow reader's backlog, a push-mode socket
  * that was sent more than PUSH_BOUND (1,000 records and 8 MiB) since its last ack is closed with
  * code 4008 and the offset to resume from, never silently dropped. Pushes never pass the high
- * watermark: with replicas, a record is pushed once every in-sync replica has it. Close codes are CLOSE below;
- * each close reason is JSON {"code", "resumeOffset"}.
+ * watermark: with replicas, a record is pushed once every in-sync replica has it. Close codes are CLOSE below
+ * (protocol/wire/close-codes.ts); each close reason is JSON {"code", "resumeOffset"}. The frames'
+ * types are protocol/wire/partition-frames.ts.
  */
 import { EdgelogError } from "../../protocol/errors";
 import { jsonRecordsFrom } from "../../protocol/json-record";
+import { PARTITION_SOCKET_CLOSE, type PartitionCloseReason, type PartitionRecordsFrame } from "../../protocol/wire";
 import type { PartitionLog } from "./log";
 
-export const CLOSE = {
-  /** The subscriber fell too far behind in push mode: reconnect from resumeOffset (or use credit). */
-  tooFarBehind: 4008,
-  /** The topic was deleted. */
-  topicDeleted: 4004,
-  /** Retention removed the subscriber's offset: resume from the log start offset. */
-  offsetOutOfRange: 4016,
-  /** Leadership moved to another replica: reconnect (through the worker) from resumeOffset. */
-  notLeader: 4006,
-} as const;
+/** The close codes of this socket (protocol/wire/close-codes.ts), by the name partition-do.ts imports. */
+export const CLOSE = PARTITION_SOCKET_CLOSE;
 
 /** What a push-mode socket may be sent without acking: both must be exceeded to close it. */
 export const PUSH_BOUND = { records: 1_000, bytes: 8 * 1024 * 1024 } as const;
@@ -142,7 +136,7 @@ export class Push {
     for (const ws of this.#ctx.getWebSockets()) {
       const state = ws.deserializeAttachment() as SocketState | null;
       try {
-        ws.close(CLOSE.notLeader, reason("NOT_LEADER_OR_FOLLOWER", state?.offset ?? 0));
+        ws.close(CLOSE.leaderMoved, reason("NOT_LEADER_OR_FOLLOWER", state?.offset ?? 0));
       } catch {
         // already closing
       }
@@ -184,7 +178,7 @@ export class Push {
       } else {
         const records = await jsonRecordsFrom(read.data, state.offset);
         sentRecords = records.length;
-        ws.send(JSON.stringify({ records, nextOffset: read.nextOffset, highWatermark: read.highWatermark }));
+        ws.send(JSON.stringify({ records, nextOffset: read.nextOffset, highWatermark: read.highWatermark } satisfies PartitionRecordsFrame));
       }
       state.offset = read.nextOffset;
       state.sinceAckRecords += sentRecords;
@@ -199,7 +193,7 @@ export class Push {
 }
 
 function reason(code: string, resumeOffset: number): string {
-  return JSON.stringify({ code, resumeOffset });
+  return JSON.stringify({ code, resumeOffset } satisfies PartitionCloseReason);
 }
 
 function sendError(ws: WebSocket, error: EdgelogError): void {

@@ -24,7 +24,7 @@ import type { ReadResult } from "../partition/types";
 import type { Connection } from "./connection";
 import type { Reservation } from "./credit";
 import { recordsFrame, resetFrame } from "./frames";
-import { tpKey } from "./membership";
+import { tpKey } from "../../protocol/wire";
 
 /** The most one frame carries. */
 export const FRAME = { records: 5_000, bytes: 1024 * 1024 } as const;

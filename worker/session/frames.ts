@@ -37,24 +37,21 @@
  *   {"type": "released", "generation": g}
  *       The partitions generation g revoked are committed: the session heartbeats at once.
  *
- * Close codes (SESSION_CLOSE); each close reason is JSON {"code"} with the error code:
+ * Close codes (GROUP_SOCKET_CLOSE, protocol/wire/close-codes.ts); each close reason is JSON
+ * {"code"} with the error code:
  *   4009  another connection for this member replaced this one
  *   4025  UNKNOWN_MEMBER_ID: the member left or expired (or never joined): join again
  *   4082  FENCED_INSTANCE_ID: a newer member with the same instanceId replaced it
  * push.ts's 4004/4008/4016 have no use here: a deleted topic's partitions leave the assignment,
  * credit is the only mode, and a position out of range is a "reset" frame, not a close.
+ *
+ * The frames' types, shared with the client, are protocol/wire/group-frames.ts.
  */
 import { EdgelogError } from "../../protocol/errors";
+import type { AssignedPartition, AssignmentFrame, ErrorFrame, GroupCloseReason, ResetFrame } from "../../protocol/wire";
 import type { TopicPartition } from "../group/assignors";
 
-export const SESSION_CLOSE = {
-  /** Another connection for the same member replaced this one. */
-  replaced: 4009,
-  /** The member is not in the group (left, expired, or never joined): join again. */
-  unknownMember: 4025,
-  /** A newer member with the same instanceId replaced this one. */
-  fenced: 4082,
-} as const;
+export type { AssignedPartition } from "../../protocol/wire";
 
 export type AutoOffsetReset = "earliest" | "latest";
 
@@ -121,17 +118,11 @@ function parseStarts(raw: unknown): StartRequest[] {
   });
 }
 
-/** A partition of the assignment frame, with the group's committed offset. */
-export interface AssignedPartition extends TopicPartition {
-  committed: number | null;
-  resetId: number | null;
-}
-
 export function assignmentFrame(generation: number, assignment: AssignedPartition[], revoked: TopicPartition[]): string {
-  return JSON.stringify({ type: "assignment", generation, assignment, revoked });
+  return JSON.stringify({ type: "assignment", generation, assignment, revoked } satisfies AssignmentFrame);
 }
 
-/** A records frame from records already serialised one by one (their byte size is the credit they take). */
+/** A records frame (GroupRecordsFrame) from records already serialised one by one (their byte size is the credit they take). */
 export function recordsFrame(
   tp: TopicPartition,
   generation: number,
@@ -145,14 +136,14 @@ export function recordsFrame(
 }
 
 export function resetFrame(tp: TopicPartition, from: number, offset: number, error: EdgelogError): string {
-  return JSON.stringify({ type: "reset", topic: tp.topic, partition: tp.partition, from, offset, ...error.toJSON() });
+  return JSON.stringify({ type: "reset", topic: tp.topic, partition: tp.partition, from, offset, ...error.toJSON() } satisfies ResetFrame);
 }
 
 export function errorFrame(error: EdgelogError): string {
-  return JSON.stringify({ type: "error", ...error.toJSON() });
+  return JSON.stringify({ type: "error", ...error.toJSON() } satisfies ErrorFrame);
 }
 
 /** A close reason: JSON {"code"}, well under the 123 bytes a close reason may hold. */
 export function closeReason(code: string): string {
-  return JSON.stringify({ code });
+  return JSON.stringify({ code } satisfies GroupCloseReason);
 }

@@ -15,11 +15,10 @@
  * timeout does, rather than letting the member expire and lose every partition.
  */
 import { EdgelogError } from "../../protocol/errors";
+import { tpKey } from "../../protocol/wire";
 import type { TopicPartition } from "../group/assignors";
 import type { MemberAnswer } from "../group/coordinator";
 import type { SessionMeta, SessionStore, StoredPartition } from "./store";
-
-export const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 export interface Change {
   /** Taken away by this answer: stop sending them. */

@@ -23,8 +23,9 @@ import { statusOf } from "../cluster/partition-client";
 import { Connection, closeSocket, type Attachment } from "./connection";
 import { Credit } from "./credit";
 import { Feed } from "./feed";
-import { assignmentFrame, closeReason, errorFrame, parseClientFrame, SESSION_CLOSE, type AutoOffsetReset, type ClientFrame } from "./frames";
-import { Membership, tpKey } from "./membership";
+import { GROUP_SOCKET_CLOSE, tpKey } from "../../protocol/wire";
+import { assignmentFrame, closeReason, errorFrame, parseClientFrame, type AutoOffsetReset, type ClientFrame } from "./frames";
+import { Membership } from "./membership";
 import { SessionStore } from "./store";
 
 /** How soon a heartbeat that failed (the group object reset or overloaded) is tried again. */
@@ -57,7 +58,7 @@ export class GroupSession extends DurableObject<Env> {
     const memberId = url.searchParams.get("memberId") ?? "";
     const autoOffsetReset: AutoOffsetReset = url.searchParams.get("autoOffsetReset") === "latest" ? "latest" : "earliest";
     this.#restored = true; // whatever socket there was is replaced, not restored
-    for (const ws of this.ctx.getWebSockets()) closeSocket(ws, SESSION_CLOSE.replaced, closeReason("CONNECTION_REPLACED"));
+    for (const ws of this.ctx.getWebSockets()) closeSocket(ws, GROUP_SOCKET_CLOSE.replaced, closeReason("CONNECTION_REPLACED"));
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);
     const attachment: Attachment = { id: this.#membership.meta.socketId + 1, autoOffsetReset, told: false, credit: new Credit().snapshot() };
@@ -197,7 +198,7 @@ export class GroupSession extends DurableObject<Env> {
     const conn = this.#conn;
     conn?.send(errorFrame(new EdgelogError(code, message)));
     for (const ws of this.ctx.getWebSockets()) {
-      closeSocket(ws, code === "FENCED_INSTANCE_ID" ? SESSION_CLOSE.fenced : SESSION_CLOSE.unknownMember, closeReason(code));
+      closeSocket(ws, code === "FENCED_INSTANCE_ID" ? GROUP_SOCKET_CLOSE.fenced : GROUP_SOCKET_CLOSE.unknownMember, closeReason(code));
     }
     this.#use(null);
     await this.#forget();
