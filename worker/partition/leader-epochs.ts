@@ -41,3 +41,30 @@ export function divergence(follower: EpochEntry[], followerEnd: number, leader: 
   }
   return Math.min(followerEnd, leaderEnd);
 }
+
+/** What a follower does with its log when a leader's handshake reaches it. */
+export type Reconciliation = { kind: "reset"; offset: number; position: number } | { kind: "truncate"; offset: number };
+
+/** A log as the handshake compares it: its epoch entries (ascending) and its offsets. */
+export interface LogShape {
+  epochs: EpochEntry[];
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+/**
+ * How a follower (or a stepped-down leader) joins the leader's log: when what it needs next is
+ * gone from the leader (retention), it starts over at the leader's log start; otherwise it
+ * truncates at the {@link divergence} point (a no-op when nothing diverges).
+ *
+ * @example
+ * reconcile({ epochs: [{ epoch: 1, startOffset: 0 }], logStartOffset: 0, logEndOffset: 8 },
+ *           { epochs: [{ epoch: 1, startOffset: 0 }, { epoch: 2, startOffset: 6 }], logStartOffset: 0, logEndOffset: 9, startPosition: 0 })
+ * // { kind: "truncate", offset: 6 }
+ */
+export function reconcile(follower: LogShape, leader: LogShape & { startPosition: number }): Reconciliation {
+  if (follower.logEndOffset < leader.logStartOffset || follower.logStartOffset > leader.logEndOffset) {
+    return { kind: "reset", offset: leader.logStartOffset, position: leader.startPosition };
+  }
+  return { kind: "truncate", offset: divergence(follower.epochs, follower.logEndOffset, leader.epochs, leader.logEndOffset, leader.logStartOffset) };
+}

@@ -1,56 +1,39 @@
 /**
  * The partition Durable Object: one per partition replica, named "<topicId>/<partition>/<replica>".
  *
- * A thin shell: it owns the SQLite storage, the alarm and the RPC surface, and hands the work to
- * PartitionLog (the log), Replicator (the leader's side of replication), Waiters (long-poll and
- * acks=all), Push (WebSocket subscribers), Faults (tests only) and enforceRetention (the alarm's
- * work). Every RPC answers an Outcome, so a refusal reaches the worker with its error code intact;
- * every RPC but assign/destroy first passes the fault gate.
+ * A thin shell: it owns the storage, the alarm, the sockets and the RPC surface, and wires them to
+ * the decisions of runtime-free modules (leadership.ts: who may do what by leader epoch, and what
+ * a change of leadership sets off; alarm-plan.ts: when the one alarm is due; acks.ts: acks=all's
+ * verdict; leader-epochs.ts: where a follower's log is cut) and to the work of PartitionLog,
+ * Replicator and follower.ts (the two sides of replication), PartitionAlarm, Waiters, Push and
+ * Faults (tests only). Every RPC answers an Outcome, so a refusal reaches the worker with its
+ * error code intact; every RPC but assign/destroy first passes the fault gate.
  *
- * The same object is a leader or a follower, as its assignment says (see leadership.ts):
  *   leader    append (then replicate; acks=all waits for the high watermark), read, subscribe
  *   follower  follow/replicate (from the leader), read up to its high watermark (KIP-392)
  *   either    lead (from the controller: a new epoch, this replica leading or following)
  */
 import { DurableObject } from "cloudflare:workers";
 import { EdgelogError } from "../../protocol/errors";
+import { LIMITS } from "../../protocol/limits";
+import { errorResponse } from "../api/http/errors";
 import { controller } from "../cluster/metadata";
 import { replicaStub } from "../controller/placement";
 import type { TopicConfig } from "../controller/topic-config";
 import type { Env } from "../env";
-import { errorResponse } from "../api/http/errors";
-import { LIMITS } from "../../protocol/limits";
 import { attempt, attemptAsync, type Outcome } from "../outcome";
+import { ACK_GRACE_MS, awaitCommit, commitEnd, type CommitView } from "./acks";
+import { PartitionAlarm } from "./alarm";
+import { idempotenceExpiry } from "./alarm-plan";
 import { Faults, faultInjectionEnabled, type Fault } from "./faults";
-import { divergence } from "./leader-epochs";
-import { checkEpoch, checkFromLeader, checkLeader } from "./leadership";
+import { joinLeader, takeBatches } from "./follower";
+import * as leadership from "./leadership";
+import type { LeadershipChange, LeadershipState, Transition } from "./leadership";
 import { PartitionLog } from "./log";
 import { CLOSE, Push } from "./push";
 import { Replicator } from "./replicator";
-import { enforceRetention, overSizeLimit } from "./retention";
-import type {
-  AppendRequest,
-  AppendResult,
-  FetchRequest,
-  FollowerPosition,
-  FollowRequest,
-  LogStatus,
-  PartitionAssignment,
-  ReadResult,
-  ReplicateRequest,
-} from "./types";
+import type { AppendRequest, AppendResult, FetchRequest, FollowerPosition, FollowRequest, LogStatus, PartitionAssignment, ReadResult, ReplicateRequest } from "./types";
 import { Waiters } from "./waiters";
-
-/** How long an idempotency key, and an idle producer's sequence state, are remembered. */
-export const IDEMPOTENCE_TTL_MS = 24 * 3600_000;
-/** The furthest ahead the alarm is set; later work is re-evaluated then. */
-const MAX_ALARM_HORIZON_MS = 30 * 24 * 3600_000;
-/** How soon retention runs after the log grows past retention.bytes. */
-const SIZE_CHECK_DELAY_MS = 1_000;
-/** How soon the alarm comes back to a follower that is behind (after a restart, with no writes). */
-const REPLICATION_RETRY_MS = 1_000;
-/** How long an acks=all append waits for its records to be committed, beyond replica.lag.time.max.ms. */
-const ACK_GRACE_MS = 5_000;
 
 export class Partition extends DurableObject<Env> {
   #log: PartitionLog;
@@ -60,9 +43,9 @@ export class Partition extends DurableObject<Env> {
   #push: Push;
   #faults: Faults;
   #replicator: Replicator;
-  /** Set when a follower or the controller showed this leader a newer epoch, until it learns it. */
+  /** The in-memory half of the leadership state (see leadership.ts); the rest is the stored assignment. */
   #fenced = false;
-  #alarmAt: number | null = null;
+  #alarm: PartitionAlarm;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -77,11 +60,19 @@ export class Partition extends DurableObject<Env> {
         return controller(this.env).alterIsr(topicId, partition, replica, leaderEpoch, isr);
       },
       changed: () => this.#committed(),
-      fenced: () => this.#stepDown(),
+      fenced: () => this.#carryOut(leadership.stepDown(this.#leadership())),
+      healthy: () => this.#faults.healthy,
+    });
+    this.#alarm = new PartitionAlarm(ctx.storage, this.#log, {
+      followersBehind: () => this.#replicator.active && this.#replicator.behind,
+      resumeReplication: (now) => {
+        this.#ensureReplicating();
+        this.#replicator.resume(now);
+      },
       healthy: () => this.#faults.healthy,
     });
     ctx.blockConcurrencyWhile(async () => {
-      this.#alarmAt = await ctx.storage.getAlarm();
+      await this.#alarm.load();
       await this.#faults.load();
     });
   }
@@ -100,7 +91,7 @@ export class Partition extends DurableObject<Env> {
     return attemptAsync(async () => {
       this.#log.configure(config, configVersion);
       // A lowered retention may be due before the alarm already set: recompute in full.
-      await this.#arm(Date.now(), null, true);
+      await this.#alarm.arm(Date.now(), null, true);
       return this.#log.status();
     });
   }
@@ -109,10 +100,7 @@ export class Partition extends DurableObject<Env> {
    * From the controller: a new leadership for the partition (after an election), or the current
    * one again (idempotent). This replica leads or follows accordingly.
    */
-  async lead(
-    change: { leader: number; leaderEpoch: number; isr: number[] },
-    config?: { config: TopicConfig; configVersion: number },
-  ): Promise<Outcome<LogStatus>> {
+  async lead(change: LeadershipChange, config?: { config: TopicConfig; configVersion: number }): Promise<Outcome<LogStatus>> {
     await this.#faults.gate();
     return attempt(() => {
       // A replica that was down when the config last changed learns it here.
@@ -131,7 +119,9 @@ export class Partition extends DurableObject<Env> {
     await this.#faults.gate();
     return attemptAsync(async () => {
       const now = Date.now();
-      this.#leading(request.leaderEpoch);
+      const admission = leadership.admitProduce(this.#leadership(), request.leaderEpoch);
+      this.#carryOut(admission);
+      if (admission.error) throw admission.error;
       // An append to an empty log gives it a new oldest batch, whose retention the alarm already
       // set (say, for idempotence state a day away) does not cover.
       const wasEmpty = this.#log.logStartOffset === this.#log.logEndOffset;
@@ -141,35 +131,14 @@ export class Partition extends DurableObject<Env> {
       if (this.#log.highWatermark > watermark) this.#committed();
       this.#replicator.appended(now);
       const remembers = request.idempotencyKey !== undefined || request.batches.some((b) => b.header.producerId >= 0);
-      // The append is committed: scheduling maintenance must not turn it into an error answer.
-      await this.#arm(now, remembers ? now + IDEMPOTENCE_TTL_MS + 1 : null, wasEmpty).catch((err) =>
-        console.error("edgelog: scheduling the partition alarm failed", err),
-      );
-      if (request.acks === "all") await this.#awaitCommit(result);
+      await this.#alarm.armQuietly(now, remembers ? idempotenceExpiry(now) : null, wasEmpty);
+      if (request.acks === "all") {
+        const { config } = this.#log.owner;
+        const view = () => this.#commitView(config["min.insync.replicas"]);
+        await awaitCommit(commitEnd(result), view, (ready, ms) => this.#commits.wait(ready, ms), config["replica.lag.time.max.ms"] + ACK_GRACE_MS);
+      }
       return { ...result, highWatermark: this.#log.highWatermark };
     });
-  }
-
-  /** Waits until the high watermark passes the appended batches, or says why it cannot. */
-  async #awaitCommit(result: AppendResult): Promise<void> {
-    const end = Math.max(-1, ...result.batches.map((b) => b.lastOffset)) + 1;
-    const { config } = this.#log.owner;
-    const min = config["min.insync.replicas"];
-    const settled = () => this.#log.highWatermark >= end || this.#fenced || !this.#log.isLeader || this.#log.owner.isr.length < min;
-    if (!settled()) await this.#commits.wait(settled, config["replica.lag.time.max.ms"] + ACK_GRACE_MS);
-    if (this.#fenced || !this.#log.isLeader) {
-      // Not NOT_LEADER_OR_FOLLOWER, which promises nothing was applied: this write may survive.
-      throw new EdgelogError("REQUEST_TIMED_OUT", "leadership moved before the write was replicated: the outcome is unknown; retry on the new leader");
-    }
-    // As Kafka: committed or not, a write the in-sync set fell below min.insync.replicas under is not safe.
-    if (this.#log.owner.isr.length < min) {
-      throw new EdgelogError(
-        "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-        `the in-sync set shrank to ${this.#log.owner.isr.length} replica(s), below min.insync.replicas ${min}, before the write was replicated`,
-      );
-    }
-    if (this.#log.highWatermark >= end) return;
-    throw new EdgelogError("REQUEST_TIMED_OUT", "the in-sync replicas did not acknowledge the write in time: the outcome is unknown");
   }
 
   /** Reads from an offset, long-polling when asked (maxWaitMs > 0) until minBytes are there. */
@@ -177,7 +146,7 @@ export class Partition extends DurableObject<Env> {
     await this.#faults.gate();
     return attemptAsync(async () => {
       this.#ensureReplicating();
-      checkEpoch(this.#log.owner, request.leaderEpoch);
+      leadership.checkEpoch(this.#log.owner, request.leaderEpoch);
       const { offset, maxWaitMs } = request;
       const minBytes = Math.max(1, request.minBytes);
       this.#log.checkOffset(offset);
@@ -209,15 +178,8 @@ export class Partition extends DurableObject<Env> {
     await this.#faults.gate();
     return attempt(() => {
       this.#adopt({ leader: request.leader, leaderEpoch: request.leaderEpoch, isr: request.isr });
-      const log = this.#log;
-      log.configure(request.config, request.configVersion);
-      if (log.logEndOffset < request.logStartOffset || log.logStartOffset > request.logEndOffset) {
-        // What this replica needs next is gone from the leader (retention): start over from there.
-        log.resetTo(request.logStartOffset, request.startPosition);
-      } else {
-        log.truncateTo(divergence(log.epochs(), log.logEndOffset, request.epochs, request.logEndOffset, request.logStartOffset));
-      }
-      return { logEndOffset: log.logEndOffset };
+      joinLeader(this.#log, request);
+      return { logEndOffset: this.#log.logEndOffset };
     });
   }
 
@@ -225,30 +187,13 @@ export class Partition extends DurableObject<Env> {
   async replicate(request: ReplicateRequest): Promise<Outcome<FollowerPosition>> {
     await this.#faults.gate();
     return attemptAsync(async () => {
-      const log = this.#log;
-      if (checkFromLeader(log.owner, request.leader, request.leaderEpoch) === "newer") {
-        throw new EdgelogError("UNKNOWN_LEADER_EPOCH", `replica ${log.owner.replica} has not been told of epoch ${request.leaderEpoch} yet: follow first`);
-      }
-      if (log.isLeader) throw new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${log.owner.replica} leads epoch ${request.leaderEpoch} itself`);
-      if (request.configVersion > log.owner.configVersion) {
-        throw new EdgelogError("UNKNOWN_LEADER_EPOCH", `replica ${log.owner.replica} missed config version ${request.configVersion}: follow again`);
-      }
-      if (request.fromOffset !== log.logEndOffset) {
-        throw new EdgelogError("OFFSET_OUT_OF_RANGE", `batches from ${request.fromOffset}, but this replica's log ends at ${log.logEndOffset}`);
-      }
       const now = Date.now();
-      if (request.data.byteLength > 0) {
-        log.appendReplicated(request.data, request.keys, now);
-        await this.#faults.afterLocalWrite();
-      }
-      log.setHighWatermark(request.highWatermark);
+      await takeBatches(this.#log, request, now, () => this.#faults.afterLocalWrite());
       this.#waiters.wake();
       if (request.keys.length > 0 || request.data.byteLength > 0) {
-        await this.#arm(now, request.keys.length > 0 ? now + IDEMPOTENCE_TTL_MS + 1 : null).catch((err) =>
-          console.error("edgelog: scheduling the partition alarm failed", err),
-        );
+        await this.#alarm.armQuietly(now, request.keys.length > 0 ? idempotenceExpiry(now) : null);
       }
-      return { logEndOffset: log.logEndOffset };
+      return { logEndOffset: this.#log.logEndOffset };
     });
   }
 
@@ -262,7 +207,7 @@ export class Partition extends DurableObject<Env> {
         // alarm (which did nothing while it was down) is set again.
         this.#ensureReplicating();
         this.#replicator.resume(Date.now());
-        await this.#arm(Date.now(), null, true);
+        await this.#alarm.arm(Date.now(), null, true);
       }
       return { fault };
     });
@@ -278,7 +223,7 @@ export class Partition extends DurableObject<Env> {
   async destroy(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    this.#alarmAt = null;
+    this.#alarm.forget();
     this.#replicator.stop();
     this.#log.forget();
     this.#waiters.wake(true);
@@ -294,7 +239,7 @@ export class Partition extends DurableObject<Env> {
     await this.#faults.gate();
     const url = new URL(request.url);
     try {
-      checkLeader(this.#log.owner, url.searchParams.has("leaderEpoch") ? Number(url.searchParams.get("leaderEpoch")) : undefined);
+      leadership.checkLeader(this.#log.owner, url.searchParams.has("leaderEpoch") ? Number(url.searchParams.get("leaderEpoch")) : undefined);
       const format = url.searchParams.get("format") === "binary" ? "binary" : "json";
       return this.#push.accept(Number(url.searchParams.get("offset")), format, url.searchParams.get("mode") === "credit");
     } catch (err) {
@@ -315,17 +260,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
-    const assignment = this.#log.assignment;
-    if (!assignment) return;
-    const now = Date.now();
-    // A crashed replica does nothing; healing it (injectFault "none") re-arms the alarm.
-    if (!this.#faults.healthy) return;
-    enforceRetention(this.#log, assignment.config, now);
-    this.#log.expireIdempotenceState(now - IDEMPOTENCE_TTL_MS, now - IDEMPOTENCE_TTL_MS);
-    this.#ensureReplicating();
-    this.#replicator.resume(now);
-    await this.#arm(now);
+    await this.#alarm.fired(Date.now());
   }
 
   /** The stub of another replica of this partition. */
@@ -334,49 +269,33 @@ export class Partition extends DurableObject<Env> {
     return replicaStub(this.env, topicId, partition, replica);
   }
 
-  /** Throws unless this replica leads the request's epoch; starts replicating if it just began to. */
-  #leading(epoch: number | undefined): void {
-    const a = this.#log.owner;
-    if (this.#fenced) throw new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${a.replica} was fenced by a newer leader epoch than ${a.leaderEpoch}`);
-    try {
-      checkLeader(a, epoch);
-    } catch (err) {
-      // A newer epoch than this replica knows: the controller's word has not reached it yet.
-      if (err instanceof EdgelogError && err.code === "UNKNOWN_LEADER_EPOCH") this.#learn();
-      throw err;
+  #leadership(): LeadershipState {
+    return { assignment: this.#log.owner, fenced: this.#fenced };
+  }
+
+  #adopt(change: LeadershipChange): void {
+    this.#carryOut(leadership.adopt(this.#leadership(), change));
+  }
+
+  /** Enters a leadership state: stores it, and does what leadership.ts says the change requires. */
+  #carryOut({ state, effects }: Transition): void {
+    this.#fenced = state.fenced;
+    for (const effect of effects) {
+      if (effect.do === "record") this.#log.lead(effect.change);
+      else if (effect.do === "replicate") this.#ensureReplicating();
+      else if (effect.do === "stopReplicating") this.#replicator.stop();
+      else if (effect.do === "closeSubscribers") this.#push.moveAll();
+      else if (effect.do === "releaseWaiters") {
+        this.#commits.wake(true);
+        this.#waiters.wake(true);
+      } else this.#learn();
     }
-    this.#ensureReplicating();
   }
 
   /** A leader of a replicated partition keeps its followers fed (also after a restart). */
   #ensureReplicating(): void {
-    const a = this.#log.assignment;
-    if (!a || this.#fenced || !this.#faults.healthy || this.#replicator.active) return;
-    if (this.#log.isLeader && a.replicas.length > 1) this.#replicator.start(Date.now());
-  }
-
-  /** Adopts a leadership (from the controller or a leader); see leadership.ts. */
-  #adopt(change: { leader: number; leaderEpoch: number; isr: number[] }): void {
-    const log = this.#log;
-    const wasLeader = log.isLeader && !this.#fenced;
-    if (checkFromLeader(log.owner, change.leader, change.leaderEpoch) === "current" && !this.#fenced) return;
-    log.lead(change);
-    this.#fenced = false;
-    if (log.isLeader) {
-      this.#ensureReplicating();
-      return;
-    }
-    if (wasLeader) this.#stepDown();
-  }
-
-  /** Stops leading: fetches, pushes and acks=all appends here are told to go elsewhere. */
-  #stepDown(): void {
-    if (this.#log.isLeader) this.#fenced = true;
-    this.#replicator.stop();
-    this.#push.moveAll();
-    this.#commits.wake(true);
-    this.#waiters.wake(true);
-    if (this.#fenced) this.#learn();
+    if (!this.#log.assignment || !this.#faults.healthy || this.#replicator.active) return;
+    if (leadership.shouldReplicate(this.#leadership())) this.#replicator.start(Date.now());
   }
 
   /** Asks the controller for the partition's current leadership, and adopts it. */
@@ -390,44 +309,16 @@ export class Partition extends DurableObject<Env> {
       .catch((err) => console.warn(`edgelog: asking the controller for partition ${partition}'s leader failed: ${String(err)}`));
   }
 
+  /** What acks=all's verdict depends on now; min.insync.replicas as it was when the append began. */
+  #commitView(minInsyncReplicas: number): CommitView {
+    const leading = leadership.isActiveLeader(this.#leadership());
+    return { highWatermark: this.#log.highWatermark, leading, isrSize: this.#log.owner.isr.length, minInsyncReplicas };
+  }
+
   /** The high watermark (or the in-sync set) moved. */
   #committed(): void {
     this.#waiters.wake();
     this.#commits.wake();
     this.#push.appended();
   }
-
-  /**
-   * Keeps the one alarm at the earliest maintenance due: retention, or expiring idempotence
-   * state. `hint` is a due time the caller knows of (state it just wrote). The full computation
-   * (a few indexed queries) runs only when no alarm is set, or when `full` (the oldest batch or
-   * the config changed), so a busy append path costs nothing.
-   */
-  async #arm(now: number, hint: number | null = null, full = false): Promise<void> {
-    const assignment = this.#log.assignment;
-    if (!assignment) return;
-    let due = hint;
-    const consider = (t: number | null) => {
-      if (t !== null && (due === null || t < due)) due = t;
-    };
-    if (overSizeLimit(this.#log, assignment.config)) consider(now + SIZE_CHECK_DELAY_MS);
-    if (this.#replicator.active && this.#replicator.behind) consider(now + REPLICATION_RETRY_MS);
-    if (this.#alarmAt === null || full) {
-      if (assignment.config["retention.ms"] >= 0) {
-        const oldest = this.#log.oldestBatches(1)[0];
-        if (oldest) consider(oldest.max_timestamp + assignment.config["retention.ms"] + 1);
-      }
-      const idle = this.#log.oldestIdempotenceState();
-      if (idle.key !== null) consider(idle.key + IDEMPOTENCE_TTL_MS + 1);
-      if (idle.producer !== null) consider(idle.producer + IDEMPOTENCE_TTL_MS + 1);
-    }
-    if (due === null) return;
-    // Far-future dues (huge retention.ms, future timestamps) are looked at again in a while
-    // instead: the alarm API refuses dates centuries away, and re-evaluating is harmless.
-    due = Math.min(due, now + MAX_ALARM_HORIZON_MS);
-    if (this.#alarmAt !== null && this.#alarmAt <= due) return;
-    await this.ctx.storage.setAlarm(due);
-    this.#alarmAt = due;
-  }
 }
-
