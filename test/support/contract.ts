@@ -214,8 +214,9 @@ export function formatViolation(v: Violation): string {
 
 /** The key violations are deduplicated by: route (or path), method, status and problem. */
 export function violationKey(v: Violation): string {
-  const first = v.errors.length ? ` [${v.errors[0].replace(/\/\d+(?=\/|\s|$)/g, "/*")}]` : "";
-  return `${v.method} ${v.route ?? v.path} ${v.status}: ${v.problem}${first}`;
+  // The validator lists the outermost error first and the failing leaf last: the leaf says what is wrong.
+  const leaf = v.errors.length ? ` [${v.errors[v.errors.length - 1].replace(/\/\d+(?=\/|\s|$)/g, "/*")}]` : "";
+  return `${v.method} ${v.route ?? v.path} ${v.status}: ${v.problem}${leaf}`;
 }
 
 /**
