@@ -1,5 +1,8 @@
 /**
  * Small helpers for Node-side tests against a real server: a JSON call and a bounded wait.
+ *
+ * Under vitest, every answer of a local server (callJson, the web-client, a bare fetch) is checked
+ * against that server's /v1/openapi.json by ./contract-setup.node.ts, which wraps globalThis.fetch.
  */
 
 /**

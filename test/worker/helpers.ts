@@ -3,6 +3,9 @@
  *
  * Storage is isolated per test file, not per test: give every test its own topic names
  * (`uniqueTopic("delete")`).
+ *
+ * Every answer of the worker (through api(), a bare SELF.fetch or worker.fetch) is checked against
+ * /v1/openapi.json by ./contract-setup.ts (a vitest setup file); see test/support/contract.ts.
  */
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
