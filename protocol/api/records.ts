@@ -12,13 +12,12 @@
  */
 import { z } from "zod";
 import { LIMITS } from "../limits";
+import { HEADERS, RECORD_BATCH_MEDIA_TYPE } from "../wire";
 import { Offset, PartitionParams, TopicParams } from "./names";
 import { answer, coded, errors, json, route } from "./schema";
 
 const tags = ["records"];
 
-/** The media type of Kafka RecordBatch v2 bytes. */
-const RECORD_BATCH_MEDIA_TYPE = "application/vnd.kafka.record-batch.v2";
 
 /** acks=0|1|all (-1 is Kafka's spelling of all). */
 export const Acks = coded(
@@ -86,7 +85,7 @@ export const produceRecords = route({
   request: {
     params: TopicParams,
     query: z.object({ acks: Acks }),
-    headers: z.object({ "idempotency-key": IdempotencyKey }),
+    headers: z.object({ [HEADERS.idempotencyKey]: IdempotencyKey }),
     body: {
       required: true,
       content: json(

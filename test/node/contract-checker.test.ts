@@ -16,7 +16,7 @@ const doc = {
   info: { title: "fake", version: "1" },
   components: {
     schemas: {
-      Error: { type: "object", required: ["error"], properties: { error: { type: "object", required: ["code"], properties: { code: { enum: ["NOPE"] } } } } },
+      Error: { type: "object", required: ["error"], properties: { error: { type: "object", required: ["code"], properties: { code: { enum: ["NOPE", "UNSUPPORTED_VERSION", "SASL_AUTHENTICATION_FAILED"] } } } } },
       Topic: { type: "object", required: ["name", "partitions"], properties: { name: { type: "string" }, partitions: { type: "integer", minimum: 1 } } },
     },
   },
@@ -56,6 +56,15 @@ describe("the contract checker, against a fake document", () => {
   it("reports a path the document has no template for", () => {
     expect(checker.check(json("GET", "/v1/nope", 200, {}))).toMatchObject({ problem: "no path in the document matches", path: "/v1/nope", status: 200 });
     expect(checker.check(json("GET", "/v1/topics/a/b/c", 200, {}))?.problem).toBe("no path in the document matches");
+  });
+
+  it("lets a path or method outside the document get only the Error answer for no route (404 UNSUPPORTED_VERSION) or for no credential (401)", () => {
+    expect(checker.check(json("GET", "/v1/nope", 404, { error: { code: "UNSUPPORTED_VERSION" } }))).toBeNull();
+    expect(checker.check(json("POST", "/v1/topics", 404, { error: { code: "UNSUPPORTED_VERSION" } }))).toBeNull();
+    expect(checker.check(json("GET", "/v1/secret", 401, { error: { code: "SASL_AUTHENTICATION_FAILED" } }))).toBeNull();
+    expect(checker.check(json("GET", "/v1/nope", 404, { error: { code: "NOPE" } }))?.problem).toBe("no path in the document matches");
+    expect(checker.check(json("GET", "/v1/nope", 404, { error: "UNSUPPORTED_VERSION" }))?.problem).toBe("no path in the document matches");
+    expect(checker.check(json("POST", "/v1/topics", 401, { error: { code: "UNSUPPORTED_VERSION" } }))?.problem).toBe("no POST operation for this path");
   });
 
   it("reports a method the path has no operation for", () => {

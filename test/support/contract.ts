@@ -113,10 +113,14 @@ export class ContractChecker {
       errors,
     });
     const route = this.#route(answer.path);
-    if (!route) return fail("no path in the document matches");
     const method = answer.method.toLowerCase() as (typeof METHODS)[number];
-    const operation = this.#doc.paths![route.template][method];
-    if (!operation || !METHODS.includes(method)) return fail(`no ${method.toUpperCase()} operation for this path`, route.template);
+    const operation = route ? this.#doc.paths![route.template][method] : undefined;
+    if (!route || !operation || !METHODS.includes(method)) {
+      // No route: the document's Error answer for "no such route" (404 UNSUPPORTED_VERSION), or
+      // the refusal auth gives before any routing (401) is the only answer it may get.
+      if (this.#isRoutelessError(answer)) return null;
+      return route ? fail(`no ${method.toUpperCase()} operation for this path`, route.template) : fail("no path in the document matches");
+    }
     const key = responseKey(operation.responses ?? {}, answer.status);
     if (!key) return fail(`no response for status ${answer.status} (documented: ${Object.keys(operation.responses ?? {}).join(", ") || "none"})`, route.template);
     if (answer.status === 101 || answer.body === undefined) return null;
@@ -148,6 +152,20 @@ export class ContractChecker {
       route.template,
       result.errors.map((e) => `${e.instanceLocation} ${e.keywordLocation}: ${e.error}`),
     );
+  }
+
+  /** A 404 UNSUPPORTED_VERSION or 401 SASL_AUTHENTICATION_FAILED body that is the document's Error schema. */
+  #isRoutelessError(answer: Answer): boolean {
+    const expected = answer.status === 404 ? "UNSUPPORTED_VERSION" : answer.status === 401 ? "SASL_AUTHENTICATION_FAILED" : undefined;
+    const schema = this.#doc.components?.schemas?.Error;
+    if (!expected || !schema || answer.body === undefined) return false;
+    let body: { error?: { code?: unknown } };
+    try {
+      body = JSON.parse(answer.body);
+    } catch {
+      return false;
+    }
+    return body?.error?.code === expected && validate(body, schema as Schema, "2020-12", this.#lookup, false).valid;
   }
 
   #route(path: string): Route | undefined {

@@ -25,13 +25,11 @@ describe("the contract check in the workers project", () => {
     expect(await contractRecorder.drain()).toEqual([]);
   });
 
-  it("catches a real answer the document does not describe (an unknown route's 404)", async () => {
+  it("checks an unknown route's answer too: only the document's Error answer 404 UNSUPPORTED_VERSION passes there", async () => {
+    const before = contractRecorder.checked;
     const res = await api("/v1/no-such-route");
     expect(res.status).toBe(404);
-    // Taken out here, so this test's own afterEach does not fail it for the answer it asked for.
-    const violations = await contractRecorder.drain();
-    expect(violations).toHaveLength(1);
-    expect(violations[0]).toMatchObject({ method: "GET", path: "/v1/no-such-route", status: 404, problem: "no path in the document matches" });
-    expect(violations[0].body).toContain("UNSUPPORTED_VERSION");
+    expect(contractRecorder.checked - before).toBe(1);
+    expect(await contractRecorder.drain()).toEqual([]);
   });
 });

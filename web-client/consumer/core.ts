@@ -10,16 +10,12 @@ import { EdgelogError } from "../../protocol/errors";
 import type { JsonRecord } from "../../protocol/json-record";
 import { tpKey } from "../../protocol/wire";
 import type { TopicPartition } from "../group-subscription";
+import type { ListOffsetsAnswer, MemberAnswer } from "../api-types";
 import { HttpTransport, isRetriable } from "../http";
 import { OffsetCache, type CachedOffset } from "../offset-cache";
 import type { ConsumedBatch, ResolvedOptions } from "./options";
 
-export interface MemberAnswer {
-  memberId: string;
-  generation: number;
-  assignment: TopicPartition[];
-  heartbeatIntervalMs: number;
-}
+export type { MemberAnswer };
 
 export interface Owned {
   tp: TopicPartition;
@@ -130,8 +126,9 @@ export class ConsumerCore {
   /** Where autoOffsetReset puts a partition now. */
   async resetPosition(tp: TopicPartition): Promise<number> {
     const at = this.options.autoOffsetReset;
-    const res = await this.http.json<{ offset: number }>("GET", `/v1/topics/${encodeURIComponent(tp.topic)}/partitions/${tp.partition}/offsets?timestamp=${at}`);
-    return res.offset;
+    const res = await this.http.json<ListOffsetsAnswer>("GET", `/v1/topics/${encodeURIComponent(tp.topic)}/partitions/${tp.partition}/offsets?timestamp=${at}`);
+    // earliest and latest always name an offset (only a timestamp can find none).
+    return res.offset as number;
   }
 
   /** Hands a batch to the handler (one at a time), moves the position, caches it, commits. */

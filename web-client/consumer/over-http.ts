@@ -3,6 +3,7 @@
  * is read by long-polled binary fetches. Only this loop heartbeats, because a heartbeat releases
  * what the previous answer took away, and the client must have committed those partitions first.
  */
+import type { CommittedOffsetsAnswer } from "../api-types";
 import { EdgelogError } from "../../protocol/errors";
 import { jsonRecordsFrom, type JsonRecord } from "../../protocol/json-record";
 import { HEADERS } from "../../protocol/wire";
@@ -91,7 +92,7 @@ async function follow(core: ConsumerCore, answer: MemberAnswer): Promise<number>
 
 /** Takes the partitions an answer gave, and starts a long-poll loop for each. */
 async function start(core: ConsumerCore, tps: TopicPartition[]): Promise<void> {
-  const committed = await core.http.json<{ offsets: (TopicPartition & { offset: number; resetId: number })[] }>(
+  const committed = await core.http.json<CommittedOffsetsAnswer>(
     "GET",
     `/v1/groups/${encodeURIComponent(core.options.groupId)}/offsets`,
   );

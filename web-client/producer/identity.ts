@@ -3,14 +3,12 @@
  * every partition, and forgotten when a failure makes reusing it unsafe (see sender.ts), so the
  * next batch asks for a new one.
  */
+import type { ProducerIdAnswer } from "../api-types";
 import type { HttpTransport } from "../http";
 import { retrying, type RetryOptions } from "./retry";
 
 /** A producer id and epoch, as POST /v1/producers answers them. */
-export interface Identity {
-  producerId: number;
-  producerEpoch: number;
-}
+export type Identity = ProducerIdAnswer;
 
 /** Asks POST /v1/producers for a producer id: with a transactionalId, that id's producer (bumping its epoch). */
 export function requestIdentity(http: HttpTransport, retries: RetryOptions, transactionalId?: string): Promise<Identity> {

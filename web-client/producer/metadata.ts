@@ -3,6 +3,7 @@
  * count and max.message.bytes), asked of GET /v1/topics/{t} and trusted for metadataMaxAgeMs
  * (Kafka's metadata.max.age.ms). A failed lookup is not cached.
  */
+import type { TopicDescription } from "../api-types";
 import type { HttpTransport } from "../http";
 import { retrying, type RetryOptions } from "./retry";
 
@@ -29,7 +30,7 @@ export class TopicMetadata {
     const cached = this.#topics.get(name);
     if (cached && !refresh && Date.now() - cached.at < this.#maxAgeMs) return cached.info;
     const info = retrying(this.#retries, () =>
-      this.#http.json<{ partitions: unknown[]; config: Record<string, number> }>("GET", `/v1/topics/${encodeURIComponent(name)}`),
+      this.#http.json<TopicDescription>("GET", `/v1/topics/${encodeURIComponent(name)}`),
     ).then((d) => ({ partitions: d.partitions.length, maxMessageBytes: d.config["max.message.bytes"] }));
     const entry = { info, at: Date.now() };
     this.#topics.set(name, entry);

@@ -21,6 +21,7 @@
  * acks=0 sends without a producer id and without retries (idempotence needs acknowledgements, as
  * Kafka's needs acks=all); its offsets are null.
  */
+import type { ProduceBatchesAnswer } from "../api-types";
 import { EdgelogError } from "../../protocol/errors";
 import { encodeBatch, type RecordInput } from "../../protocol/record-batch";
 import { topicPartitionKey } from "../../protocol/wire";
@@ -31,9 +32,8 @@ import type { TopicMetadata } from "./metadata";
 import type { ProducerSettings } from "./options";
 import { retrying } from "./retry";
 
-export interface BatchAnswer {
-  batches: { baseOffset: number; lastOffset: number; duplicate: boolean }[];
-}
+/** What a binary produce answers (acks=0 answers no batches). */
+export type BatchAnswer = Pick<ProduceBatchesAnswer, "batches">;
 
 /** A partition's sequence numbers, which count from 0 for each producer id. */
 interface Sequence {

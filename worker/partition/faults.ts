@@ -19,29 +19,12 @@ import { EdgelogError } from "../../protocol/errors";
 
 export type Fault = { kind: "none" } | { kind: "unreachable" } | { kind: "slow"; delayMs: number } | { kind: "crash-mid-append" };
 
-export const FAULT_KINDS = ["none", "unreachable", "slow", "crash-mid-append"] as const;
-/** The longest delay a slow fault may add. */
-export const MAX_FAULT_DELAY_MS = 60_000;
+export { FAULT_KINDS, MAX_FAULT_DELAY_MS } from "../../protocol/api/admin";
 
 const STORAGE_KEY = "fault";
 
 export function faultInjectionEnabled(env: { EDGELOG_FAULT_INJECTION?: string }): boolean {
   return env.EDGELOG_FAULT_INJECTION === "on";
-}
-
-/** Validates a fault from a request body (INVALID_REQUEST otherwise). */
-export function parseFault(kind: unknown, delayMs: unknown): Fault {
-  if (!FAULT_KINDS.includes(kind as (typeof FAULT_KINDS)[number])) {
-    throw new EdgelogError("INVALID_REQUEST", `fault must be one of ${FAULT_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
-  }
-  if (kind === "slow") {
-    if (!Number.isSafeInteger(delayMs) || (delayMs as number) < 1 || (delayMs as number) > MAX_FAULT_DELAY_MS) {
-      throw new EdgelogError("INVALID_REQUEST", `a slow fault needs delayMs, an integer from 1 to ${MAX_FAULT_DELAY_MS}, got ${JSON.stringify(delayMs)}`);
-    }
-    return { kind, delayMs: delayMs as number };
-  }
-  if (delayMs !== undefined) throw new EdgelogError("INVALID_REQUEST", `delayMs only goes with fault "slow"`);
-  return { kind } as Fault;
 }
 
 /** The error a call into an "unreachable" replica throws: what callers see of a reset object. */

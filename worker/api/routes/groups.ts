@@ -7,6 +7,7 @@ import type { z } from "zod";
 import { groups as api } from "../../../protocol/api";
 import type { ResetTarget } from "../../../protocol/api/groups";
 import { EdgelogError } from "../../../protocol/errors";
+import { topicPartitionKey as tpKey } from "../../../protocol/wire";
 import { controller, topicMetadata } from "../../cluster/metadata";
 import { offsetForTimestamp, statusOf } from "../../cluster/partition-client";
 import type { TopicMetadata } from "../../controller/registry";
@@ -23,8 +24,6 @@ async function knownTopics(env: Env, names: readonly string[]): Promise<Map<stri
   for (const name of names) if (!topics.has(name)) topics.set(name, await topicMetadata(env, name));
   return topics;
 }
-
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export function groups(app: App): void {
   serve(app, api.joinGroup, async (c, { params: { group }, body }) => {

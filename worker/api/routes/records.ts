@@ -16,6 +16,7 @@ import { EdgelogError } from "../../../protocol/errors";
 import { jsonRecordsFrom } from "../../../protocol/json-record";
 import { LIMITS } from "../../../protocol/limits";
 import { splitBatches, validateBatch } from "../../../protocol/record-batch";
+import { HEADERS, RECORD_BATCH_MEDIA_TYPE } from "../../../protocol/wire";
 import { withTopic } from "../../cluster/metadata";
 import { appendTo, offsetForTimestamp, readFrom, statusOf, subscribeTo } from "../../cluster/partition-client";
 import type { Acks } from "../../partition/types";
@@ -25,14 +26,12 @@ import { produceJson } from "../produce/json-produce";
 import { parseJsonRecords } from "../produce/json-records";
 import { readReplica } from "./read-replica";
 
-const RECORD_BATCH_MEDIA_TYPE = "application/vnd.kafka.record-batch.v2";
-
 const acksOf = (acks: "0" | "1" | "all" | "-1"): Acks => (acks === "0" ? 0 : acks === "1" ? 1 : "all");
 
 export function records(app: App): void {
   serve(app, api.produceRecords, async (c, { params, query, headers, body, bytes }) => {
     const acks = acksOf(query.acks);
-    const idempotencyKey = headers["idempotency-key"];
+    const idempotencyKey = headers[HEADERS.idempotencyKey];
     const inputs = parseJsonRecords(body.records);
     const digest = idempotencyKey === undefined || !bytes ? undefined : await sha256Hex(bytes);
     const now = Date.now();
@@ -103,11 +102,11 @@ export function records(app: App): void {
       const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
       return new Response(result.data as Uint8Array<ArrayBuffer>, {
         headers: {
-          "content-type": RECORD_BATCH_MEDIA_TYPE,
-          "edgelog-high-watermark": String(result.highWatermark),
-          "edgelog-log-start-offset": String(result.logStartOffset),
-          "edgelog-next-offset": String(result.nextOffset),
-          "edgelog-replica": String(result.replica),
+          [HEADERS.contentType]: RECORD_BATCH_MEDIA_TYPE,
+          [HEADERS.highWatermark]: String(result.highWatermark),
+          [HEADERS.logStartOffset]: String(result.logStartOffset),
+          [HEADERS.nextOffset]: String(result.nextOffset),
+          [HEADERS.replica]: String(result.replica),
         },
       });
     });
