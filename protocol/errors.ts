@@ -91,5 +91,5 @@ export class EdgelogError extends Error {
 
 /** True when `code` names a row of the table. */
 export function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === "string" && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+  return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
 }

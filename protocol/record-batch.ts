@@ -71,7 +71,7 @@ const INT32_MAX = 0x7fffffff;
 export async function encodeBatch(records: RecordInput[], options: BatchOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
   const compression = options.compression ?? "none";
   if (compression !== "none" && compression !== "gzip") {
-    const known = Object.prototype.hasOwnProperty.call(COMPRESSION, compression);
+    const known = Object.hasOwn(COMPRESSION, compression);
     throw new EdgelogError("INVALID_RECORD", `compression "${String(compression)}" ${known ? "is not supported by edgelog (use none or gzip)" : "is unknown"}`);
   }
   const baseOffset = checkInteger("baseOffset", options.baseOffset ?? 0, 0, Number.MAX_SAFE_INTEGER);

@@ -25,6 +25,7 @@ export function installContractHooks(recorder: ContractRecorder): void {
     task.meta.contractViolations = violations;
     if (recorder.mode === "strict") throw new ContractError(violations);
   });
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads hook fixtures from the first parameter's pattern
   afterAll(async ({}, suite) => {
     const violations = await recorder.drain();
     suite.meta.contractChecked = recorder.checked;

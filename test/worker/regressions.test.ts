@@ -451,7 +451,7 @@ describe('regression: a record header named "__proto__" was lost from the JSON v
 
   function expectProtoHeader(headers: Record<string, string | null>): void {
     expect(Object.keys(headers)).toEqual(["__proto__", "trace"]);
-    expect(Object.prototype.hasOwnProperty.call(headers, "__proto__")).toBe(true);
+    expect(Object.hasOwn(headers, "__proto__")).toBe(true);
     expect(Object.getOwnPropertyDescriptor(headers, "__proto__")?.value).toBe("just a header");
     expect(headers.trace).toBe("t-1");
   }

@@ -137,7 +137,7 @@ export async function readFrom(env: Env, topic: TopicMetadata, partition: number
 }
 
 export async function statusOf(env: Env, topic: TopicMetadata, partition: number): Promise<LogStatus> {
-  return onLeader(env, topic, partition, (stub, p) => stub.status() as Promise<Outcome<LogStatus>>);
+  return onLeader(env, topic, partition, (stub) => stub.status() as Promise<Outcome<LogStatus>>);
 }
 
 /** Forwards a WebSocket upgrade to the leader, following leadership as onLeader does. */
@@ -149,7 +149,7 @@ export async function subscribeTo(env: Env, topic: TopicMetadata, partition: num
     let response: Response;
     try {
       response = await replicaStub(env, current.topicId, partition, p.leader).fetch(new Request(url, { headers }));
-    } catch (err) {
+    } catch {
       if (attempt === 0) continue;
       current = await reportUnreachable(env, current, p);
       continue;

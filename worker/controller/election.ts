@@ -54,7 +54,7 @@ async function probe(env: Env, topicId: string, partition: number, replica: numb
       replicaStub(env, topicId, partition, replica).status() as Promise<Outcome<LogStatus>>,
       new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), PROBE_TIMEOUT_MS))),
     ]);
-    return answer && answer.ok ? answer.value : null;
+    return answer?.ok ? answer.value : null;
   } catch {
     return null;
   } finally {

@@ -158,7 +158,7 @@ export class Push {
         ws.close(CLOSE.tooFarBehind, reason("SUBSCRIBER_TOO_SLOW", state.offset));
         return;
       }
-      let read;
+      let read: ReturnType<PartitionLog["read"]>;
       try {
         const maxRecords = state.credit ? Math.min(FRAME.records, state.creditRecords) : FRAME.records;
         const maxBytes = state.credit ? Math.min(FRAME.bytes, state.creditBytes) : FRAME.bytes;
