@@ -13,7 +13,10 @@ export interface BenchResponse {
   body: Buffer;
 }
 
-export function request(url: string, init: { method?: string; body?: Uint8Array | string; headers?: Record<string, string> } = {}): Promise<BenchResponse> {
+export function request(
+  url: string,
+  init: { method?: string; body?: Uint8Array | string; headers?: Record<string, string> } = {},
+): Promise<BenchResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(

@@ -111,7 +111,12 @@ function expectOk(res: BenchResponse, what: string): BenchResponse {
   return res;
 }
 
-async function createTopic(base: string, name: string, partitions = 1, replication?: { replicationFactor: number; config: Record<string, unknown> }): Promise<void> {
+async function createTopic(
+  base: string,
+  name: string,
+  partitions = 1,
+  replication?: { replicationFactor: number; config: Record<string, unknown> },
+): Promise<void> {
   const res = await request(`${base}/v1/topics`, { method: "POST", body: JSON.stringify({ name, partitions, ...replication }) });
   if (res.status !== 201 && res.status !== 409) throw new Error(`create ${name}: HTTP ${res.status} ${res.body.toString()}`);
 }
@@ -122,7 +127,14 @@ async function produceJson(base: string, server: DevServer | null, batch: number
   const body = JSON.stringify({ records: Array.from({ length: batch }, () => ({ value, partition: 0 })) });
   const { value: run, peakRssMb } = await withPeakRss(server, () =>
     drive(requests, async () => {
-      expectOk(await request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body, headers: { [HEADERS.contentType]: MEDIA_TYPES.json } }), "produce json");
+      expectOk(
+        await request(`${base}/v1/topics/${topic}/records?acks=1`, {
+          method: "POST",
+          body,
+          headers: { [HEADERS.contentType]: MEDIA_TYPES.json },
+        }),
+        "produce json",
+      );
       return batch;
     }),
   );
@@ -139,7 +151,14 @@ async function produceBinary(
   replicated?: { replicationFactor: number; acks: "1" | "all" },
 ): Promise<Result> {
   const name = topic ?? `bench-bin-b${batch}-${replicated ? `rf${replicated.replicationFactor}-acks${replicated.acks}-` : ""}${Date.now()}`;
-  await createTopic(base, name, 1, replicated ? { replicationFactor: replicated.replicationFactor, config: { "min.insync.replicas": Math.min(2, replicated.replicationFactor) } } : undefined);
+  await createTopic(
+    base,
+    name,
+    1,
+    replicated
+      ? { replicationFactor: replicated.replicationFactor, config: { "min.insync.replicas": Math.min(2, replicated.replicationFactor) } }
+      : undefined,
+  );
   const bytes = await encodeBatch(Array.from({ length: batch }, () => ({ key: null, value: valueBytes })));
   const acks = replicated?.acks ?? "1";
   const { value: run, peakRssMb } = await withPeakRss(server, () =>
@@ -155,7 +174,11 @@ async function produceBinary(
       return batch;
     }),
   );
-  return summarize(replicated ? `replicated-rf${replicated.replicationFactor}-acks-${acks}-b${batch}` : `produce-binary-b${batch}`, run, peakRssMb);
+  return summarize(
+    replicated ? `replicated-rf${replicated.replicationFactor}-acks-${acks}-b${batch}` : `produce-binary-b${batch}`,
+    run,
+    peakRssMb,
+  );
 }
 
 /** Reads the whole partition from 0, one request at a time, as a consumer would. */
@@ -168,12 +191,18 @@ async function fetchAll(base: string, server: DevServer | null, topic: string, f
     while (offset < FETCH_RECORDS) {
       const t0 = performance.now();
       if (format === "binary") {
-        const res = expectOk(await request(`${base}/v1/topics/${topic}/partitions/0/batches?offset=${offset}&maxBytes=4194304`), "fetch binary");
+        const res = expectOk(
+          await request(`${base}/v1/topics/${topic}/partitions/0/batches?offset=${offset}&maxBytes=4194304`),
+          "fetch binary",
+        );
         const next = Number(res.headers[HEADERS.nextOffset]);
         records += next - offset;
         offset = next;
       } else {
-        const res = expectOk(await request(`${base}/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxRecords=10000&maxBytes=4194304`), "fetch json");
+        const res = expectOk(
+          await request(`${base}/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxRecords=10000&maxBytes=4194304`),
+          "fetch json",
+        );
         const body = JSON.parse(res.body.toString()) as { records: unknown[]; nextOffset: number };
         records += body.records.length;
         offset = body.nextOffset;
@@ -182,7 +211,11 @@ async function fetchAll(base: string, server: DevServer | null, topic: string, f
     }
     return (performance.now() - started) / 1000;
   });
-  return summarize(`fetch-${format}-${FETCH_RECORDS >= 1e6 ? `${FETCH_RECORDS / 1e6}M` : FETCH_RECORDS}`, { records, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
+  return summarize(
+    `fetch-${format}-${FETCH_RECORDS >= 1e6 ? `${FETCH_RECORDS / 1e6}M` : FETCH_RECORDS}`,
+    { records, seconds, latencies: latencies.sort((a, b) => a - b) },
+    peakRssMb,
+  );
 }
 
 /**
@@ -195,7 +228,10 @@ async function groupConsume(base: string, server: DevServer | null, transport: "
   await createTopic(base, topic, partitions);
   const bytes = await encodeBatch(Array.from({ length: 1000 }, () => ({ key: null, value: valueBytes })));
   await drive(Math.ceil(FETCH_RECORDS / 1000), async (i) => {
-    expectOk(await request(`${base}/v1/topics/${topic}/partitions/${i % partitions}/batches?acks=1`, { method: "POST", body: bytes }), "load");
+    expectOk(
+      await request(`${base}/v1/topics/${topic}/partitions/${i % partitions}/batches?acks=1`, { method: "POST", body: bytes }),
+      "load",
+    );
     return 1000;
   });
   const latencies: number[] = [];
@@ -243,7 +279,11 @@ async function groupConsume(base: string, server: DevServer | null, transport: "
     if (failed) throw (failed as { error: unknown }).error;
     return elapsed;
   });
-  return summarize(transport === "http" ? "group-consume-2x4" : "group-socket-2x4", { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
+  return summarize(
+    transport === "http" ? "group-consume-2x4" : "group-socket-2x4",
+    { records: consumed, seconds, latencies: latencies.sort((a, b) => a - b) },
+    peakRssMb,
+  );
 }
 
 /**
@@ -269,7 +309,8 @@ async function pushLatency(base: string, server: DevServer | null): Promise<Resu
       for (const r of frame.records ?? []) {
         const t = sentAt.get(r.value);
         if (t !== undefined && received >= 1000) latencies.push(now - t); // the first second warms up
-        if (t !== undefined && received >= 1000 && now - t > 20 && process.env.BENCH_DEBUG) console.error("slow", received, (now - t).toFixed(1));
+        if (t !== undefined && received >= 1000 && now - t > 20 && process.env.BENCH_DEBUG)
+          console.error("slow", received, (now - t).toFixed(1));
         received++;
       }
       if (frame.nextOffset !== undefined) ws.send(JSON.stringify({ type: "ack", offset: frame.nextOffset }));
@@ -290,9 +331,11 @@ async function pushLatency(base: string, server: DevServer | null): Promise<Resu
         return { value };
       });
       sends.push(
-        request(`${base}/v1/topics/${topic}/records?acks=1`, { method: "POST", body: JSON.stringify({ records }), headers: { [HEADERS.contentType]: MEDIA_TYPES.json } }).then((res) =>
-          expectOk(res, "produce for push latency"),
-        ),
+        request(`${base}/v1/topics/${topic}/records?acks=1`, {
+          method: "POST",
+          body: JSON.stringify({ records }),
+          headers: { [HEADERS.contentType]: MEDIA_TYPES.json },
+        }).then((res) => expectOk(res, "produce for push latency")),
       );
     }
     await Promise.all(sends);
@@ -300,7 +343,13 @@ async function pushLatency(base: string, server: DevServer | null): Promise<Resu
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       done,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`push latency: the subscriber had ${received} of ${total} records 30 s after the last send`)), 30_000))),
+      new Promise(
+        (_, reject) =>
+          (timer = setTimeout(
+            () => reject(new Error(`push latency: the subscriber had ${received} of ${total} records 30 s after the last send`)),
+            30_000,
+          )),
+      ),
     ]).finally(() => clearTimeout(timer));
     return (performance.now() - started) / 1000;
   });
@@ -325,7 +374,8 @@ async function pushThroughput(base: string, server: DevServer | null, topic: str
         const now = performance.now();
         latencies.push(now - last);
         last = now;
-        for (const { header } of splitBatches(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))) received += header.recordCount;
+        for (const { header } of splitBatches(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)))
+          received += header.recordCount;
         ws.send(JSON.stringify({ type: "credit", bytes: data.byteLength }));
         if (received >= FETCH_RECORDS) resolve();
       });
@@ -360,15 +410,26 @@ async function main(): Promise<void> {
   try {
     const counts = (n: number) => Math.max(1, Math.round(n * SCALE));
     if (wanted("produce-json")) {
-      for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 200]] as const) step(await produceJson(base, server, batch, counts(requests)));
+      for (const [batch, requests] of [
+        [1, 2000],
+        [100, 1000],
+        [1000, 200],
+      ] as const)
+        step(await produceJson(base, server, batch, counts(requests)));
     }
     if (wanted("produce-binary")) {
-      for (const [batch, requests] of [[1, 2000], [100, 1000], [1000, 300]] as const) step(await produceBinary(base, server, batch, counts(requests)));
+      for (const [batch, requests] of [
+        [1, 2000],
+        [100, 1000],
+        [1000, 300],
+      ] as const)
+        step(await produceBinary(base, server, batch, counts(requests)));
     }
     if (wanted("replicated")) {
       // Replication factor 3 (min.insync.replicas 2): acks=1 answers once the leader stored a batch,
       // acks=all once both followers have it too. Kafka's own figures: 821,557 vs 421,823 records/s.
-      for (const acks of ["1", "all"] as const) step(await produceBinary(base, server, 1000, counts(300), undefined, { replicationFactor: 3, acks }));
+      for (const acks of ["1", "all"] as const)
+        step(await produceBinary(base, server, 1000, counts(300), undefined, { replicationFactor: 3, acks }));
     }
     if (wanted("fetch") || wanted("push-binary")) {
       const topic = `bench-fetch-${Date.now()}`;
@@ -387,7 +448,9 @@ async function main(): Promise<void> {
     await server?.stop();
   }
   printTable(results);
-  console.log(JSON.stringify({ bench: "edgelog", valueBytes: VALUE_BYTES, concurrency: CONCURRENCY, date: new Date().toISOString(), results }));
+  console.log(
+    JSON.stringify({ bench: "edgelog", valueBytes: VALUE_BYTES, concurrency: CONCURRENCY, date: new Date().toISOString(), results }),
+  );
 }
 
 main().catch((err) => {

@@ -81,7 +81,11 @@ export async function gunzip(bytes: Uint8Array, maxOutputBytes: number): Promise
   return collect(stream.readable.getReader(), maxOutputBytes, "invalid gzip data");
 }
 
-async function collect(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>, limit: number, failure: string): Promise<Uint8Array<ArrayBuffer>> {
+async function collect(
+  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
+  limit: number,
+  failure: string,
+): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let total = 0;
   try {

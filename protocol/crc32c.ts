@@ -68,10 +68,22 @@ function makeCrc32c(): (bytes: Uint8Array, start?: number, end?: number) => numb
         const c = view.getInt32(i + 8, true);
         const d = view.getInt32(i + 12, true);
         crc =
-          T15[a & 0xff] ^ T14[(a >>> 8) & 0xff] ^ T13[(a >>> 16) & 0xff] ^ T12[a >>> 24] ^
-          T11[b & 0xff] ^ T10[(b >>> 8) & 0xff] ^ T9[(b >>> 16) & 0xff] ^ T8[b >>> 24] ^
-          T7[c & 0xff] ^ T6[(c >>> 8) & 0xff] ^ T5[(c >>> 16) & 0xff] ^ T4[c >>> 24] ^
-          T3[d & 0xff] ^ T2[(d >>> 8) & 0xff] ^ T1[(d >>> 16) & 0xff] ^ T0[d >>> 24];
+          T15[a & 0xff] ^
+          T14[(a >>> 8) & 0xff] ^
+          T13[(a >>> 16) & 0xff] ^
+          T12[a >>> 24] ^
+          T11[b & 0xff] ^
+          T10[(b >>> 8) & 0xff] ^
+          T9[(b >>> 16) & 0xff] ^
+          T8[b >>> 24] ^
+          T7[c & 0xff] ^
+          T6[(c >>> 8) & 0xff] ^
+          T5[(c >>> 16) & 0xff] ^
+          T4[c >>> 24] ^
+          T3[d & 0xff] ^
+          T2[(d >>> 8) & 0xff] ^
+          T1[(d >>> 16) & 0xff] ^
+          T0[d >>> 24];
         i += 16;
       }
     }

@@ -81,7 +81,11 @@ export function toJsonRecord(record: DecodedRecord): JsonRecord {
 export async function jsonRecordsFrom(
   data: Uint8Array,
   offset: number,
-  { maxRecords = Infinity, maxUncompressedBytes, allowPartialTail = false }: { maxRecords?: number; maxUncompressedBytes?: number; allowPartialTail?: boolean } = {},
+  {
+    maxRecords = Infinity,
+    maxUncompressedBytes,
+    allowPartialTail = false,
+  }: { maxRecords?: number; maxUncompressedBytes?: number; allowPartialTail?: boolean } = {},
 ): Promise<JsonRecord[]> {
   const out: JsonRecord[] = [];
   for (const { header, bytes } of splitBatches(data, { allowPartialTail })) {

@@ -149,25 +149,38 @@ export function readBatchHeader(
 ): BatchHeader {
   const available = bytes.length - at;
   if (at < 0 || available < BATCH_FIELD.magic + 1) {
-    throw new EdgelogError("CORRUPT_MESSAGE", `truncated batch: ${Math.max(available, 0)} bytes at byte ${at}, a v2 header needs ${RECORD_BATCH_OVERHEAD}`);
+    throw new EdgelogError(
+      "CORRUPT_MESSAGE",
+      `truncated batch: ${Math.max(available, 0)} bytes at byte ${at}, a v2 header needs ${RECORD_BATCH_OVERHEAD}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, available);
   // Magic first: legacy message sets keep it at the same position but frame differently.
   const magic = view.getInt8(BATCH_FIELD.magic);
   if (magic !== MAGIC) {
-    throw new EdgelogError("UNSUPPORTED_FOR_MESSAGE_FORMAT", `record batch magic ${magic} is not supported: edgelog reads RecordBatch v2 (magic 2) only`);
+    throw new EdgelogError(
+      "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+      `record batch magic ${magic} is not supported: edgelog reads RecordBatch v2 (magic 2) only`,
+    );
   }
   const batchLength = view.getInt32(BATCH_FIELD.batchLength);
   if (batchLength < RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) {
-    throw new EdgelogError("CORRUPT_MESSAGE", `batchLength ${batchLength} is smaller than the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD} bytes its header takes`);
+    throw new EdgelogError(
+      "CORRUPT_MESSAGE",
+      `batchLength ${batchLength} is smaller than the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD} bytes its header takes`,
+    );
   }
   const size = batchLength + LOG_OVERHEAD;
   // headerOnly: the caller holds just the header of a batch it stored (no records, no CRC check).
   if (headerOnly) {
-    if (available < RECORD_BATCH_OVERHEAD) throw new EdgelogError("CORRUPT_MESSAGE", `a v2 header needs ${RECORD_BATCH_OVERHEAD} bytes, got ${available}`);
+    if (available < RECORD_BATCH_OVERHEAD)
+      throw new EdgelogError("CORRUPT_MESSAGE", `a v2 header needs ${RECORD_BATCH_OVERHEAD} bytes, got ${available}`);
     checkCrc = false;
   } else if (size > available) {
-    throw new EdgelogError("CORRUPT_MESSAGE", `truncated batch: batchLength ${batchLength} needs ${size} bytes but only ${available} remain`);
+    throw new EdgelogError(
+      "CORRUPT_MESSAGE",
+      `truncated batch: batchLength ${batchLength} needs ${size} bytes but only ${available} remain`,
+    );
   }
   const crc = view.getUint32(BATCH_FIELD.crc);
   // checkCrc false is for bytes the caller has just encoded itself: the CRC is its own.
@@ -178,7 +191,10 @@ export function readBatchHeader(
   const attributes = view.getInt16(BATCH_FIELD.attributes);
   const codec = attributes & ATTRIBUTE.compressionMask;
   if (codec >= CODEC_NAMES.length) {
-    throw new EdgelogError("CORRUPT_MESSAGE", `unknown compression codec id ${codec} in attributes 0x${(attributes & 0xffff).toString(16)}`);
+    throw new EdgelogError(
+      "CORRUPT_MESSAGE",
+      `unknown compression codec id ${codec} in attributes 0x${(attributes & 0xffff).toString(16)}`,
+    );
   }
   const recordCount = view.getInt32(BATCH_FIELD.recordsCount);
   if (recordCount < 0) throw new EdgelogError("CORRUPT_MESSAGE", `recordsCount ${recordCount} is negative`);
@@ -215,8 +231,10 @@ export function readBatchHeader(
  */
 export function assignOffsets(batch: Uint8Array, baseOffset: number, partitionLeaderEpoch: number): void {
   if (batch.length < RECORD_BATCH_OVERHEAD) throw new RangeError(`a ${batch.length}-byte buffer is not a record batch`);
-  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) throw new RangeError(`baseOffset ${baseOffset} is not a non-negative safe integer`);
-  if ((partitionLeaderEpoch | 0) !== partitionLeaderEpoch) throw new RangeError(`partitionLeaderEpoch ${partitionLeaderEpoch} is not an int32`);
+  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0)
+    throw new RangeError(`baseOffset ${baseOffset} is not a non-negative safe integer`);
+  if ((partitionLeaderEpoch | 0) !== partitionLeaderEpoch)
+    throw new RangeError(`partitionLeaderEpoch ${partitionLeaderEpoch} is not an int32`);
   const view = new DataView(batch.buffer, batch.byteOffset, RECORD_BATCH_OVERHEAD);
   view.setBigInt64(BATCH_FIELD.baseOffset, BigInt(baseOffset));
   view.setInt32(BATCH_FIELD.partitionLeaderEpoch, partitionLeaderEpoch);

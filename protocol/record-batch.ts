@@ -23,7 +23,16 @@ import { measureRecords, readRecords, writeRecords } from "./records";
 import type { DecodedRecord, RecordInput } from "./records";
 import { Writer } from "./varint";
 
-export { ATTRIBUTE, BATCH_FIELD, COMPRESSION, LOG_OVERHEAD, MAGIC, RECORD_BATCH_OVERHEAD, assignOffsets, readBatchHeader } from "./record-batch-header";
+export {
+  ATTRIBUTE,
+  BATCH_FIELD,
+  COMPRESSION,
+  LOG_OVERHEAD,
+  MAGIC,
+  RECORD_BATCH_OVERHEAD,
+  assignOffsets,
+  readBatchHeader,
+} from "./record-batch-header";
 export type { BatchHeader, Compression } from "./record-batch-header";
 export type { DecodedRecord, RecordHeader, RecordInput } from "./records";
 export { splitBatches } from "./record-set";
@@ -72,7 +81,10 @@ export async function encodeBatch(records: RecordInput[], options: BatchOptions 
   const compression = options.compression ?? "none";
   if (compression !== "none" && compression !== "gzip") {
     const known = Object.hasOwn(COMPRESSION, compression);
-    throw new EdgelogError("INVALID_RECORD", `compression "${String(compression)}" ${known ? "is not supported by edgelog (use none or gzip)" : "is unknown"}`);
+    throw new EdgelogError(
+      "INVALID_RECORD",
+      `compression "${String(compression)}" ${known ? "is not supported by edgelog (use none or gzip)" : "is unknown"}`,
+    );
   }
   const baseOffset = checkInteger("baseOffset", options.baseOffset ?? 0, 0, Number.MAX_SAFE_INTEGER);
   const partitionLeaderEpoch = checkInteger("partitionLeaderEpoch", options.partitionLeaderEpoch ?? -1, -1, INT32_MAX);
@@ -81,7 +93,8 @@ export async function encodeBatch(records: RecordInput[], options: BatchOptions 
   const baseSequence = checkInteger("baseSequence", options.baseSequence ?? -1, -1, INT32_MAX);
   const count = records.length;
   if (count === 0) throw new EdgelogError("INVALID_RECORD", "a record batch needs at least one record");
-  if (baseOffset + count - 1 > Number.MAX_SAFE_INTEGER) throw new EdgelogError("INVALID_RECORD", "the batch's last offset is outside the safe integer range");
+  if (baseOffset + count - 1 > Number.MAX_SAFE_INTEGER)
+    throw new EdgelogError("INVALID_RECORD", "the batch's last offset is outside the safe integer range");
 
   const timestamps = new Float64Array(count);
   const fallback = options.timestamp ?? Date.now();
@@ -175,11 +188,17 @@ async function readBatch(batch: Uint8Array, collect: boolean, options: ReadOptio
   const maxUncompressedBytes = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
   const header = options.checkedHeader ?? readBatchHeader(batch, 0);
   if (header.size !== batch.length) {
-    throw new EdgelogError("CORRUPT_MESSAGE", `batchLength ${header.batchLength} frames ${header.size} bytes but the batch is ${batch.length} bytes`);
+    throw new EdgelogError(
+      "CORRUPT_MESSAGE",
+      `batchLength ${header.batchLength} frames ${header.size} bytes but the batch is ${batch.length} bytes`,
+    );
   }
   if (header.recordCount === 0) throw new EdgelogError("CORRUPT_MESSAGE", "the batch holds no records (recordsCount 0)");
   if (header.lastOffsetDelta !== header.recordCount - 1) {
-    throw new EdgelogError("CORRUPT_MESSAGE", `lastOffsetDelta ${header.lastOffsetDelta} disagrees with recordsCount ${header.recordCount}`);
+    throw new EdgelogError(
+      "CORRUPT_MESSAGE",
+      `lastOffsetDelta ${header.lastOffsetDelta} disagrees with recordsCount ${header.recordCount}`,
+    );
   }
   if (header.baseOffset + header.lastOffsetDelta > Number.MAX_SAFE_INTEGER) {
     throw new EdgelogError("CORRUPT_MESSAGE", "the batch's last offset is outside the safe integer range");

@@ -71,7 +71,12 @@ function bytesFieldSize(bytes: Uint8Array | null | undefined, what: string, inde
  * const sizes = new Int32Array(records.length);
  * const total = measureRecords(records, timestamps, baseTimestamp, sizes);
  */
-export function measureRecords(records: readonly RecordInput[], timestamps: Float64Array, baseTimestamp: number, bodySizes: Int32Array): number {
+export function measureRecords(
+  records: readonly RecordInput[],
+  timestamps: Float64Array,
+  baseTimestamp: number,
+  bodySizes: Int32Array,
+): number {
   let total = 0;
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
@@ -104,7 +109,13 @@ export function measureRecords(records: readonly RecordInput[], timestamps: Floa
  * @example
  * writeRecords(writer, records, timestamps, baseTimestamp, sizes);
  */
-export function writeRecords(w: Writer, records: readonly RecordInput[], timestamps: Float64Array, baseTimestamp: number, bodySizes: Int32Array): void {
+export function writeRecords(
+  w: Writer,
+  records: readonly RecordInput[],
+  timestamps: Float64Array,
+  baseTimestamp: number,
+  bodySizes: Int32Array,
+): void {
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
     w.varint(bodySizes[i]);
@@ -151,7 +162,10 @@ function writeBytesField(w: Writer, bytes: Uint8Array | null | undefined): void 
 export function readRecords(bytes: Uint8Array, start: number, end: number, header: BatchHeader, collect: boolean): DecodedRecord[] {
   const count = header.recordCount;
   if (count > (end - start) / MIN_RECORD_SIZE) {
-    throw new EdgelogError("CORRUPT_MESSAGE", `recordsCount ${count} cannot fit in ${end - start} bytes of records (a record takes at least ${MIN_RECORD_SIZE})`);
+    throw new EdgelogError(
+      "CORRUPT_MESSAGE",
+      `recordsCount ${count} cannot fit in ${end - start} bytes of records (a record takes at least ${MIN_RECORD_SIZE})`,
+    );
   }
   const out: DecodedRecord[] = collect ? new Array<DecodedRecord>(count) : [];
   const reader = new Reader(bytes, start, end);
@@ -166,7 +180,8 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
       const length = reader.varint();
       const recordEnd = reader.pos + length;
       if (length < MIN_RECORD_SIZE - 1) throw new EdgelogError("CORRUPT_MESSAGE", `length ${length} is shorter than any record`);
-      if (recordEnd > end) throw new EdgelogError("CORRUPT_MESSAGE", `length ${length} runs ${byteCount(recordEnd - end)} past the end of the records`);
+      if (recordEnd > end)
+        throw new EdgelogError("CORRUPT_MESSAGE", `length ${length} runs ${byteCount(recordEnd - end)} past the end of the records`);
       reader.end = recordEnd; // every field read below is now confined to this record
       reader.skip(1); // attributes: unused
       const timestampDelta = reader.varlong();
@@ -187,10 +202,14 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
         if (collect) headers.push({ key: headerKey, value: headerValue });
       }
       if (reader.pos !== recordEnd) {
-        throw new EdgelogError("CORRUPT_MESSAGE", `length ${length} is ${byteCount(recordEnd - reader.pos)} longer than the record's fields`);
+        throw new EdgelogError(
+          "CORRUPT_MESSAGE",
+          `length ${length} is ${byteCount(recordEnd - reader.pos)} longer than the record's fields`,
+        );
       }
       const timestamp = logAppend ? maxTimestamp : baseTimestamp + timestampDelta;
-      if (!Number.isSafeInteger(timestamp)) throw new EdgelogError("CORRUPT_MESSAGE", `timestamp ${timestamp} is outside the safe integer range`);
+      if (!Number.isSafeInteger(timestamp))
+        throw new EdgelogError("CORRUPT_MESSAGE", `timestamp ${timestamp} is outside the safe integer range`);
       if (timestamp < 0) throw new EdgelogError("INVALID_TIMESTAMP", `timestamp ${timestamp} is negative`);
       if (timestamp > newest) newest = timestamp;
       if (collect) out[i] = { offset: baseOffset + i, timestamp, key, value, headers };

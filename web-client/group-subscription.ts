@@ -124,7 +124,10 @@ export class GroupSubscription {
   #connect(): void {
     if (this.#closed) return;
     const { url, token, groupId, memberId, autoOffsetReset } = this.#options;
-    const wsUrl = new URL(`/v1/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(memberId)}/subscribe`, url.replace(/^http/, "ws"));
+    const wsUrl = new URL(
+      `/v1/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(memberId)}/subscribe`,
+      url.replace(/^http/, "ws"),
+    );
     if (autoOffsetReset) wsUrl.searchParams.set("autoOffsetReset", autoOffsetReset);
     if (token) wsUrl.searchParams.set("access_token", token);
     const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
@@ -163,34 +166,36 @@ export class GroupSubscription {
       }
       if (frame.type === "error") return this.#options.onError?.(frame.error);
       if (frame.type === "pong") return;
-      this.#queue = this.#queue.then(async () => {
-        if (!current()) return;
-        if (frame.type === "assignment") {
-          const a: AssignmentFrame = frame;
-          const assigned = new Set(a.assignment.map(tpKey));
-          for (const k of [...started]) if (!assigned.has(k)) started.delete(k);
-          const starts = await this.#options.onAssignment({ ...a, fresh: a.assignment.filter((p) => !started.has(tpKey(p))) });
+      this.#queue = this.#queue
+        .then(async () => {
           if (!current()) return;
-          if (a.revoked.length > 0) send({ type: "released", generation: a.generation });
-          if (starts.length > 0) send({ type: "start", partitions: starts });
-          for (const p of starts) started.add(tpKey(p));
-        } else if (frame.type === "records") {
-          const batch = frame;
-          await this.#options.onRecords(batch);
-          owed.records += batch.records.length;
-          owed.bytes += batch.bytes;
-          // With less than half a window owed, the server still holds more than half of it.
-          if (owed.records * 2 >= window.records || owed.bytes * 2 >= window.bytes) {
-            send({ type: "credit", records: owed.records, bytes: owed.bytes });
-            owed.records = owed.bytes = 0;
+          if (frame.type === "assignment") {
+            const a: AssignmentFrame = frame;
+            const assigned = new Set(a.assignment.map(tpKey));
+            for (const k of [...started]) if (!assigned.has(k)) started.delete(k);
+            const starts = await this.#options.onAssignment({ ...a, fresh: a.assignment.filter((p) => !started.has(tpKey(p))) });
+            if (!current()) return;
+            if (a.revoked.length > 0) send({ type: "released", generation: a.generation });
+            if (starts.length > 0) send({ type: "start", partitions: starts });
+            for (const p of starts) started.add(tpKey(p));
+          } else if (frame.type === "records") {
+            const batch = frame;
+            await this.#options.onRecords(batch);
+            owed.records += batch.records.length;
+            owed.bytes += batch.bytes;
+            // With less than half a window owed, the server still holds more than half of it.
+            if (owed.records * 2 >= window.records || owed.bytes * 2 >= window.bytes) {
+              send({ type: "credit", records: owed.records, bytes: owed.bytes });
+              owed.records = owed.bytes = 0;
+            }
+          } else if (frame.type === "reset") {
+            await this.#options.onReset?.(frame);
           }
-        } else if (frame.type === "reset") {
-          await this.#options.onReset?.(frame);
-        }
-      }).catch((err) => {
-        // A handler that throws ends the subscription: the caller decides what comes next.
-        this.#end(GROUP_CLOSE.handlerFailed, `a handler failed: ${String(err)}`, err);
-      });
+        })
+        .catch((err) => {
+          // A handler that throws ends the subscription: the caller decides what comes next.
+          this.#end(GROUP_CLOSE.handlerFailed, `a handler failed: ${String(err)}`, err);
+        });
     });
     socket.addEventListener("close", (event) => {
       clearInterval(ping);
@@ -222,5 +227,4 @@ export class GroupSubscription {
   #reconnectLater(): void {
     setTimeout(() => this.#connect(), this.#backoff.next());
   }
-
 }

@@ -18,7 +18,13 @@
  * // later: sub.close();
  */
 import type { JsonRecord } from "../protocol/json-record";
-import { CLIENT_END, PARTITION_SOCKET_CLOSE, type PartitionClientFrame, type PartitionCloseReason, type PartitionServerFrame } from "../protocol/wire";
+import {
+  CLIENT_END,
+  PARTITION_SOCKET_CLOSE,
+  type PartitionClientFrame,
+  type PartitionCloseReason,
+  type PartitionServerFrame,
+} from "../protocol/wire";
 import { Backoff, type BackoffOptions } from "./backoff";
 
 /**
@@ -47,7 +53,9 @@ export interface SubscriptionOptions {
   onEnd?(reason: { code: number; message: string; error?: unknown }): void;
   token?: string;
   /** A WebSocket constructor (default: the global one). */
-  WebSocket?: new (url: string) => WebSocketLike;
+  WebSocket?: new (
+    url: string,
+  ) => WebSocketLike;
   /** Reconnect backoff: first delay and ceiling in ms (default 100 and 10,000). */
   backoff?: BackoffOptions;
   /** Give up (onEnd with PUSH_CLOSE.unreachable) after this many connections in a row never opened (default: never). */
@@ -123,7 +131,8 @@ export class Subscription {
         .then(async () => {
           if (this.#socket !== socket || this.#closed) return;
           const records = frame.records.filter((r) => r.offset >= this.#offset);
-          if (records.length > 0) await this.#options.onRecords(records, { nextOffset: frame.nextOffset, highWatermark: frame.highWatermark });
+          if (records.length > 0)
+            await this.#options.onRecords(records, { nextOffset: frame.nextOffset, highWatermark: frame.highWatermark });
           this.#offset = Math.max(this.#offset, frame.nextOffset ?? from.offset);
           if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", offset: this.#offset } satisfies PartitionClientFrame));
         })
@@ -168,5 +177,4 @@ export class Subscription {
   #reconnectLater(): void {
     setTimeout(() => this.#connect(), this.#backoff.next());
   }
-
 }

@@ -22,7 +22,12 @@ export const initProducer = route({
       required: false,
       content: json(
         z.strictObject({
-          transactionalId: z.string().min(1).max(255).optional().meta({ description: "The same id again bumps the epoch and fences older instances" }),
+          transactionalId: z
+            .string()
+            .min(1)
+            .max(255)
+            .optional()
+            .meta({ description: "The same id again bumps the epoch and fences older instances" }),
         }),
       ),
     },
@@ -54,12 +59,23 @@ export const injectFault = route({
             fault: z.enum(FAULT_KINDS),
             delayMs: z.int().min(1).max(MAX_FAULT_DELAY_MS).optional().meta({ description: 'Only with fault "slow", which needs it' }),
           })
-          .refine((b) => (b.fault === "slow") === (b.delayMs !== undefined), { message: 'delayMs goes with fault "slow", and only with it', path: ["delayMs"] }),
+          .refine((b) => (b.fault === "slow") === (b.delayMs !== undefined), {
+            message: 'delayMs goes with fault "slow", and only with it',
+            path: ["delayMs"],
+          }),
       ),
     },
   },
   responses: {
-    200: answer("The fault now in force", z.strictObject({ topic: z.string(), partition: z.int(), replica: z.int(), fault: z.strictObject({ kind: z.enum(FAULT_KINDS), delayMs: z.int().optional() }) })),
+    200: answer(
+      "The fault now in force",
+      z.strictObject({
+        topic: z.string(),
+        partition: z.int(),
+        replica: z.int(),
+        fault: z.strictObject({ kind: z.enum(FAULT_KINDS), delayMs: z.int().optional() }),
+      }),
+    ),
     ...errors(),
   },
 });

@@ -25,14 +25,22 @@ export const SESSION_TIMEOUT_MS = { default: 45_000, min: 1_000, max: 1_800_000 
 /** The assignors a group may use. */
 export const ASSIGNORS = ["range", "roundrobin", "sticky"] as const;
 /** Bounds of group requests. */
-export const GROUP_LIMITS = { topicsPerMember: 100, offsetsPerCommit: 10_000, metadataChars: 4_096, memberIdChars: 255, instanceIdChars: 249 } as const;
+export const GROUP_LIMITS = {
+  topicsPerMember: 100,
+  offsetsPerCommit: 10_000,
+  metadataChars: 4_096,
+  memberIdChars: 255,
+  instanceIdChars: 249,
+} as const;
 
 /** What a member is told on join and heartbeat. */
 export const MemberAnswer = z
   .strictObject({
     memberId: z.string(),
     generation: z.int(),
-    assignment: z.array(TopicPartition).meta({ description: "The partitions to read now (never one another member may read in this generation)" }),
+    assignment: z
+      .array(TopicPartition)
+      .meta({ description: "The partitions to read now (never one another member may read in this generation)" }),
     pending: z.array(TopicPartition).meta({ description: "Partitions coming once their previous owner released them" }),
     heartbeatIntervalMs: z.int().meta({ description: "When to heartbeat next (short while partitions move)" }),
     sessionTimeoutMs: z.int(),
@@ -46,7 +54,9 @@ export const CommittedOffset = z
     partition: z.int(),
     offset: z.int(),
     metadata: z.string().nullable(),
-    resetId: z.int().meta({ description: "Which administrative reset this offset belongs to (0: never reset); clients caching offsets compare it" }),
+    resetId: z
+      .int()
+      .meta({ description: "Which administrative reset this offset belongs to (0: never reset); clients caching offsets compare it" }),
   })
   .meta({ id: "CommittedOffset" });
 
@@ -70,14 +80,12 @@ export const joinGroup = route({
       content: json(
         z.strictObject({
           topics: TopicList(1),
-          instanceId: z
-            .string()
-            .min(1)
-            .max(GROUP_LIMITS.instanceIdChars)
-            .nullable()
-            .optional()
-            .meta({ description: "Static membership: a member returning with the same id within its session timeout keeps its partitions" }),
-          sessionTimeoutMs: coded(z.int().min(SESSION_TIMEOUT_MS.min).max(SESSION_TIMEOUT_MS.max), "INVALID_SESSION_TIMEOUT").default(SESSION_TIMEOUT_MS.default),
+          instanceId: z.string().min(1).max(GROUP_LIMITS.instanceIdChars).nullable().optional().meta({
+            description: "Static membership: a member returning with the same id within its session timeout keeps its partitions",
+          }),
+          sessionTimeoutMs: coded(z.int().min(SESSION_TIMEOUT_MS.min).max(SESSION_TIMEOUT_MS.max), "INVALID_SESSION_TIMEOUT").default(
+            SESSION_TIMEOUT_MS.default,
+          ),
           assignor: coded(z.enum(ASSIGNORS), "UNSUPPORTED_ASSIGNOR")
             .nullable()
             .default(null)
@@ -133,7 +141,9 @@ const CommitEntry = z.strictObject({
   topic: TopicName,
   partition: z.int().min(0),
   offset: Offset,
-  metadata: coded(z.string().max(GROUP_LIMITS.metadataChars), (issue) => (issue.code === "too_big" ? "OFFSET_METADATA_TOO_LARGE" : "INVALID_REQUEST"))
+  metadata: coded(z.string().max(GROUP_LIMITS.metadataChars), (issue) =>
+    issue.code === "too_big" ? "OFFSET_METADATA_TOO_LARGE" : "INVALID_REQUEST",
+  )
     .nullable()
     .optional(),
 });
@@ -159,7 +169,9 @@ export const commitOffsets = route({
   },
   responses: {
     200: answer("Committed", z.strictObject({ committed: z.int().meta({ description: "How many offsets were committed" }) })),
-    ...errors({ 409: "ILLEGAL_GENERATION (stale generation), REBALANCE_IN_PROGRESS (a partition the member does not own), FENCED_INSTANCE_ID" }),
+    ...errors({
+      409: "ILLEGAL_GENERATION (stale generation), REBALANCE_IN_PROGRESS (a partition the member does not own), FENCED_INSTANCE_ID",
+    }),
   },
 });
 
@@ -196,7 +208,10 @@ export const resetOffsets = route({
     },
   },
   responses: {
-    200: answer("The new offsets and the reset id", z.strictObject({ resetId: z.int(), offsets: z.array(z.strictObject({ topic: z.string(), partition: z.int(), offset: z.int() })) })),
+    200: answer(
+      "The new offsets and the reset id",
+      z.strictObject({ resetId: z.int(), offsets: z.array(z.strictObject({ topic: z.string(), partition: z.int(), offset: z.int() })) }),
+    ),
     ...errors({ 409: "NON_EMPTY_GROUP" }),
   },
 });
@@ -208,7 +223,13 @@ export const GroupDescription = z
     generation: z.int(),
     assignor: z.enum(ASSIGNORS).nullable(),
     members: z.array(
-      z.strictObject({ memberId: z.string(), instanceId: z.string().nullable(), topics: z.array(z.string()), sessionTimeoutMs: z.int(), assignment: z.array(TopicPartition) }),
+      z.strictObject({
+        memberId: z.string(),
+        instanceId: z.string().nullable(),
+        topics: z.array(z.string()),
+        sessionTimeoutMs: z.int(),
+        assignment: z.array(TopicPartition),
+      }),
     ),
     partitions: z.array(
       z.strictObject({
@@ -245,5 +266,8 @@ export const deleteGroup = route({
   summary: "Delete an empty group and its offsets",
   tags,
   request: { params: GroupParams },
-  responses: { 200: answer("Deleted", z.strictObject({ group: z.string(), deleted: z.literal(true) })), ...errors({ 409: "NON_EMPTY_GROUP" }) },
+  responses: {
+    200: answer("Deleted", z.strictObject({ group: z.string(), deleted: z.literal(true) })),
+    ...errors({ 409: "NON_EMPTY_GROUP" }),
+  },
 });

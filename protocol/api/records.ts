@@ -18,13 +18,11 @@ import { answer, coded, errors, json, route } from "./schema";
 
 const tags = ["records"];
 
-
 /** acks=0|1|all (-1 is Kafka's spelling of all). */
 export const Acks = coded(
-  z
-    .enum(["0", "1", "all", "-1"])
-    .default("all")
-    .meta({ description: "0: answer before the append (202, no offsets); 1: once the leader stored it; all: once every in-sync replica has it" }),
+  z.enum(["0", "1", "all", "-1"]).default("all").meta({
+    description: "0: answer before the append (202, no offsets); 1: once the leader stored it; all: once every in-sync replica has it",
+  }),
   "INVALID_REQUIRED_ACKS",
 );
 
@@ -44,7 +42,10 @@ export const RecordIn = coded(
   z
     .strictObject({
       key: z.string().nullable().optional().meta({ description: "Keyed records go to the partition Kafka's murmur2 partitioner picks" }),
-      value: z.unknown().optional().meta({ description: "Any JSON value; a string is stored as its UTF-8 bytes, anything else as JSON text" }),
+      value: z
+        .unknown()
+        .optional()
+        .meta({ description: "Any JSON value; a string is stored as its UTF-8 bytes, anything else as JSON text" }),
       partition: z.int().min(0).optional(),
       headers: Headers.optional(),
       timestamp: z.int().min(0).optional().meta({ description: "Milliseconds since the epoch (default: now)" }),
@@ -90,7 +91,9 @@ export const produceRecords = route({
       required: true,
       content: json(
         z.strictObject({
-          records: coded(z.array(RecordIn).min(1).max(LIMITS.jsonRecordsPerRequest), (issue) => (issue.code === "too_big" ? "RECORD_LIST_TOO_LARGE" : "INVALID_REQUEST")),
+          records: coded(z.array(RecordIn).min(1).max(LIMITS.jsonRecordsPerRequest), (issue) =>
+            issue.code === "too_big" ? "RECORD_LIST_TOO_LARGE" : "INVALID_REQUEST",
+          ),
         }),
       ),
     },
@@ -114,18 +117,30 @@ function fetchQuery(defaultMaxRecords: number) {
     offset: OffsetQuery,
     maxRecords: z.int().min(1).max(Math.max(LIMITS.maxRecords, defaultMaxRecords)).default(defaultMaxRecords),
     maxBytes: coded(
-      z.int().min(1).max(LIMITS.maxBytes).default(LIMITS.defaultMaxBytes).meta({ description: "At most about this many bytes; the first batch is returned whole even when larger" }),
+      z
+        .int()
+        .min(1)
+        .max(LIMITS.maxBytes)
+        .default(LIMITS.defaultMaxBytes)
+        .meta({ description: "At most about this many bytes; the first batch is returned whole even when larger" }),
       "INVALID_FETCH_SIZE",
     ),
-    maxWaitMs: z.int().min(0).max(LIMITS.maxWaitMs).default(0).meta({ description: "Long-poll: wait up to this long for data at the offset" }),
-    minBytes: z.int().min(0).max(LIMITS.maxBytes).default(1).meta({ description: "Long-poll: wait until at least this many bytes are there" }),
-    region: z
-      .string()
-      .optional()
-      .meta({
-        description:
-          'Read from the replica in this region (a locationHint of EDGELOG_REGIONS), or "nearest" to the reader; default the leader. A follower serves only what is below its own high watermark (KIP-392)',
-      }),
+    maxWaitMs: z
+      .int()
+      .min(0)
+      .max(LIMITS.maxWaitMs)
+      .default(0)
+      .meta({ description: "Long-poll: wait up to this long for data at the offset" }),
+    minBytes: z
+      .int()
+      .min(0)
+      .max(LIMITS.maxBytes)
+      .default(1)
+      .meta({ description: "Long-poll: wait until at least this many bytes are there" }),
+    region: z.string().optional().meta({
+      description:
+        'Read from the replica in this region (a locationHint of EDGELOG_REGIONS), or "nearest" to the reader; default the leader. A follower serves only what is below its own high watermark (KIP-392)',
+    }),
   });
 }
 
@@ -158,7 +173,13 @@ const ProduceBatchesAnswer = z.strictObject({
   partition: z.int(),
   baseOffset: z.int(),
   lastOffset: z.int(),
-  batches: z.array(z.strictObject({ baseOffset: z.int(), lastOffset: z.int(), duplicate: z.boolean().meta({ description: "A retry: the original offsets" }) })),
+  batches: z.array(
+    z.strictObject({
+      baseOffset: z.int(),
+      lastOffset: z.int(),
+      duplicate: z.boolean().meta({ description: "A retry: the original offsets" }),
+    }),
+  ),
   highWatermark: z.int(),
   logStartOffset: z.int(),
 });
@@ -202,7 +223,9 @@ export const listOffsets = route({
       timestamp: z
         .union([z.enum(["earliest", "latest"]), z.int().min(0)])
         .default("latest")
-        .meta({ description: "earliest: the log start; latest: the high watermark; <ms>: the first offset whose timestamp is at or after it" }),
+        .meta({
+          description: "earliest: the log start; latest: the high watermark; <ms>: the first offset whose timestamp is at or after it",
+        }),
     }),
   },
   responses: {
@@ -210,7 +233,13 @@ export const listOffsets = route({
       "The offset (null when no record is that new)",
       z.union([
         z.strictObject({ topic: z.string(), partition: z.int(), timestamp: z.enum(["earliest", "latest"]), offset: z.int() }),
-        z.strictObject({ topic: z.string(), partition: z.int(), timestamp: z.int(), offset: z.int().nullable(), recordTimestamp: z.int().nullable() }),
+        z.strictObject({
+          topic: z.string(),
+          partition: z.int(),
+          timestamp: z.int(),
+          offset: z.int().nullable(),
+          recordTimestamp: z.int().nullable(),
+        }),
       ]),
     ),
     ...errors(),
@@ -235,7 +264,10 @@ export const subscribePartition = route({
     query: z.object({
       offset: OffsetQuery,
       format: z.enum(["json", "binary"]).default("json"),
-      mode: z.enum(["push", "credit"]).default("push").meta({ description: "credit: start in credit mode with no credit (nothing is sent before the first grant)" }),
+      mode: z
+        .enum(["push", "credit"])
+        .default("push")
+        .meta({ description: "credit: start in credit mode with no credit (nothing is sent before the first grant)" }),
       access_token: z.string().optional().meta({ description: "The bearer token, for browsers (they cannot set headers on a WebSocket)" }),
     }),
   },

@@ -39,7 +39,14 @@ function schemasAlong(root: z.ZodType, path: readonly PropertyKey[]): z.ZodType[
   while (current) {
     out.push(current);
     const def = current._zod.def as unknown as Record<string, unknown> & { type: string };
-    if (def.type === "optional" || def.type === "nullable" || def.type === "default" || def.type === "prefault" || def.type === "readonly" || def.type === "catch") {
+    if (
+      def.type === "optional" ||
+      def.type === "nullable" ||
+      def.type === "default" ||
+      def.type === "prefault" ||
+      def.type === "readonly" ||
+      def.type === "catch"
+    ) {
       current = def.innerType as z.ZodType;
       continue;
     }
@@ -153,7 +160,9 @@ export interface ApiRoute {
 export const route = <const R extends ApiRoute>(r: R): R => r;
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
-type JsonBodyOf<R extends ApiRoute> = NonNullable<R["request"]>["body"] extends { content: { "application/json": { schema: infer S } } } ? Out<S> : undefined;
+type JsonBodyOf<R extends ApiRoute> = NonNullable<R["request"]>["body"] extends { content: { "application/json": { schema: infer S } } }
+  ? Out<S>
+  : undefined;
 
 /** What a route's handler receives once its request was validated. */
 export interface RouteInput<R extends ApiRoute> {
@@ -173,7 +182,9 @@ export type Answer<R extends ApiRoute, S extends keyof R["responses"]> = R["resp
   : never;
 
 /** What a client sends as a route's JSON body (before defaults apply). */
-export type RequestBody<R extends ApiRoute> = NonNullable<R["request"]>["body"] extends { content: { "application/json": { schema: infer S } } }
+export type RequestBody<R extends ApiRoute> = NonNullable<R["request"]>["body"] extends {
+  content: { "application/json": { schema: infer S } };
+}
   ? S extends z.ZodType
     ? z.input<S>
     : never

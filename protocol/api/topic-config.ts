@@ -12,26 +12,52 @@ import { coded } from "./schema";
 /** A SQLite row (where batches live) holds at most 2 MB: the ceiling for max.message.bytes. */
 export const MAX_MESSAGE_BYTES_CEILING = 2_000_000;
 
-const integer = (min: number, max: number, fallback: number, description: string) => ({ kind: "integer", min, max, default: fallback, description }) as const;
+const integer = (min: number, max: number, fallback: number, description: string) =>
+  ({ kind: "integer", min, max, default: fallback, description }) as const;
 
 /** Every topic config key: bounds, default and meaning. */
 export const TOPIC_CONFIG = {
-  "retention.ms": integer(-1, Number.MAX_SAFE_INTEGER, 604_800_000, "Batches whose newest timestamp is older than this are deleted; -1 keeps them forever"),
-  "retention.bytes": integer(-1, Number.MAX_SAFE_INTEGER, -1, "The log is trimmed (oldest batches first) while it stays above this size; -1 = no limit"),
+  "retention.ms": integer(
+    -1,
+    Number.MAX_SAFE_INTEGER,
+    604_800_000,
+    "Batches whose newest timestamp is older than this are deleted; -1 keeps them forever",
+  ),
+  "retention.bytes": integer(
+    -1,
+    Number.MAX_SAFE_INTEGER,
+    -1,
+    "The log is trimmed (oldest batches first) while it stays above this size; -1 = no limit",
+  ),
   "max.message.bytes": integer(0, MAX_MESSAGE_BYTES_CEILING, 1_048_588, "The largest record batch a producer may append, in bytes"),
   "cleanup.policy": { kind: "enum", values: ["delete"], default: "delete", description: 'Only "delete" (compaction is not built)' },
-  "min.insync.replicas": integer(1, Number.MAX_SAFE_INTEGER, 1, "acks=all appends are refused (NOT_ENOUGH_REPLICAS) when fewer replicas are in sync"),
+  "min.insync.replicas": integer(
+    1,
+    Number.MAX_SAFE_INTEGER,
+    1,
+    "acks=all appends are refused (NOT_ENOUGH_REPLICAS) when fewer replicas are in sync",
+  ),
   "replica.lag.time.max.ms": integer(
     100,
     3_600_000,
     30_000,
     "A follower that has not caught up with the leader's log end for this long leaves the in-sync set; acks=all writes wait for it at most this long",
   ),
-  "unclean.leader.election.enable": { kind: "boolean", default: false, description: "Whether a replica outside the in-sync set may become leader (losing acknowledged writes)" },
+  "unclean.leader.election.enable": {
+    kind: "boolean",
+    default: false,
+    description: "Whether a replica outside the in-sync set may become leader (losing acknowledged writes)",
+  },
 } as const;
 
 type Table = typeof TOPIC_CONFIG;
-type ValueOf<E> = E extends { kind: "integer" } ? number : E extends { kind: "boolean" } ? boolean : E extends { values: readonly (infer V)[] } ? V : never;
+type ValueOf<E> = E extends { kind: "integer" }
+  ? number
+  : E extends { kind: "boolean" }
+    ? boolean
+    : E extends { values: readonly (infer V)[] }
+      ? V
+      : never;
 
 /** A topic's full configuration. */
 export type TopicConfig = { -readonly [K in keyof Table]: ValueOf<Table[K]> };
@@ -47,7 +73,8 @@ function inputValue(e: Table[keyof Table]): z.ZodType {
     const range = z.int().min(e.min).max(e.max);
     return z.union([range, z.string().regex(DECIMAL).transform(Number).pipe(range)]).meta({ description: e.description });
   }
-  if (e.kind === "boolean") return z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]).meta({ description: e.description });
+  if (e.kind === "boolean")
+    return z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]).meta({ description: e.description });
   return z.enum(e.values).meta({ description: e.description });
 }
 
@@ -63,8 +90,13 @@ const keys = Object.keys(TOPIC_CONFIG) as (keyof Table)[];
 /** Changes to a config: any subset of the keys; unknown keys and bad values are INVALID_CONFIG. */
 export const TopicConfigChanges = coded(
   z
-    .strictObject(Object.fromEntries(keys.map((k) => [k, inputValue(TOPIC_CONFIG[k]).optional()])) as Record<keyof Table, z.ZodOptional<z.ZodType>>)
-    .meta({ id: "TopicConfigChanges", description: "Topic settings to change (numbers may also be given as decimal strings, as Kafka's tools send them)" }),
+    .strictObject(
+      Object.fromEntries(keys.map((k) => [k, inputValue(TOPIC_CONFIG[k]).optional()])) as Record<keyof Table, z.ZodOptional<z.ZodType>>,
+    )
+    .meta({
+      id: "TopicConfigChanges",
+      description: "Topic settings to change (numbers may also be given as decimal strings, as Kafka's tools send them)",
+    }),
   "INVALID_CONFIG",
 ) as unknown as z.ZodType<Partial<TopicConfig>, Record<string, unknown>>;
 

@@ -62,7 +62,10 @@ export const createTopic = route({
       ),
     },
   },
-  responses: { 201: answer("Created", TopicDescription), ...errors({ 409: "TOPIC_ALREADY_EXISTS", 413: "RECORD_LIST_TOO_LARGE: the body is over 64 KiB" }) },
+  responses: {
+    201: answer("Created", TopicDescription),
+    ...errors({ 409: "TOPIC_ALREADY_EXISTS", 413: "RECORD_LIST_TOO_LARGE: the body is over 64 KiB" }),
+  },
 });
 
 export const listTopics = route({
@@ -73,7 +76,9 @@ export const listTopics = route({
   responses: {
     200: answer(
       "Topics",
-      z.strictObject({ topics: z.array(z.strictObject({ name: z.string(), topicId: z.string(), partitions: z.int(), replicationFactor: z.int() })) }),
+      z.strictObject({
+        topics: z.array(z.strictObject({ name: z.string(), topicId: z.string(), partitions: z.int(), replicationFactor: z.int() })),
+      }),
     ),
     ...errors(),
   },

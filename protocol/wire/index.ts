@@ -18,7 +18,15 @@ export type { CloseCode, GroupCloseReason, PartitionCloseReason } from "./close-
 export { HEADERS, MEDIA_TYPES, RECORD_BATCH_MEDIA_TYPE } from "./http";
 export { topicPartitionKey, tpKey } from "./keys";
 export type { TopicPartition } from "./keys";
-export type { CreditFrame, ErrorFrame, PartitionClientFrame, PartitionRecordsFrame, PartitionServerFrame, PingFrame, PongFrame } from "./partition-frames";
+export type {
+  CreditFrame,
+  ErrorFrame,
+  PartitionClientFrame,
+  PartitionRecordsFrame,
+  PartitionServerFrame,
+  PingFrame,
+  PongFrame,
+} from "./partition-frames";
 export type {
   AssignedPartition,
   AssignmentFrame,

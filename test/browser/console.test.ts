@@ -68,4 +68,3 @@ describe("the console page", () => {
     await context.close();
   });
 });
-

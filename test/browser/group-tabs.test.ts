@@ -39,7 +39,10 @@ async function startTab(page: Page): Promise<void> {
   await page.evaluate(TAB_SCRIPT);
 }
 
-const assigned = (page: Page) => page.evaluate(() => (window as unknown as { consumer: { assignment: { partition: number }[] } }).consumer.assignment.map((tp) => tp.partition));
+const assigned = (page: Page) =>
+  page.evaluate(() =>
+    (window as unknown as { consumer: { assignment: { partition: number }[] } }).consumer.assignment.map((tp) => tp.partition),
+  );
 const memberOf = (page: Page) => page.evaluate(() => (window as unknown as { consumer: { memberId: string } }).consumer.memberId);
 const seen = (page: Page) => page.evaluate(() => (window as unknown as { seen: [number, number][] }).seen);
 

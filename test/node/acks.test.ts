@@ -5,7 +5,11 @@ import { describe, expect, it } from "vitest";
 import { awaitCommit, commitEnd, commitSettled, commitVerdict, type CommitView } from "../../worker/partition/acks";
 
 const view = (v: Partial<CommitView>): CommitView => ({ highWatermark: 0, leading: true, isrSize: 3, minInsyncReplicas: 2, ...v });
-const batches = (...lasts: number[]) => ({ batches: lasts.map((l) => ({ baseOffset: 0, lastOffset: l, duplicate: false })), logStartOffset: 0, highWatermark: 0 });
+const batches = (...lasts: number[]) => ({
+  batches: lasts.map((l) => ({ baseOffset: 0, lastOffset: l, duplicate: false })),
+  logStartOffset: 0,
+  highWatermark: 0,
+});
 
 describe("acks=all", () => {
   it("an append is committed once the high watermark passes its last record", () => {

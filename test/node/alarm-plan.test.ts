@@ -52,7 +52,10 @@ describe("planAlarm", () => {
   it("whatever the dues, the alarm planned is the earliest of them, clamped to [now, now + horizon], and never later than one already set", () => {
     const random = prng(7);
     for (let i = 0; i < 500; i++) {
-      const dues: Due[] = Array.from({ length: Math.floor(random() * 5) }, () => ({ job: "retention-time", at: NOW + Math.floor((random() - 0.3) * 2 * MAX_ALARM_HORIZON_MS) }));
+      const dues: Due[] = Array.from({ length: Math.floor(random() * 5) }, () => ({
+        job: "retention-time",
+        at: NOW + Math.floor((random() - 0.3) * 2 * MAX_ALARM_HORIZON_MS),
+      }));
       const alarmAt = random() < 0.5 ? null : NOW + Math.floor((random() - 0.2) * MAX_ALARM_HORIZON_MS);
       const at = planAlarm(NOW, alarmAt, dues);
       if (dues.length === 0) {
@@ -74,7 +77,9 @@ describe("dueJobs", () => {
 
   it("idempotence state is forgotten just after its TTL, counted from the oldest key or idlest producer", () => {
     expect(idempotenceExpiry(NOW)).toBe(NOW + IDEMPOTENCE_TTL_MS + 1);
-    expect(dueJobs(NOW, { ...QUIET, hint: idempotenceExpiry(NOW) })).toEqual([{ job: "idempotence-expiry", at: NOW + IDEMPOTENCE_TTL_MS + 1 }]);
+    expect(dueJobs(NOW, { ...QUIET, hint: idempotenceExpiry(NOW) })).toEqual([
+      { job: "idempotence-expiry", at: NOW + IDEMPOTENCE_TTL_MS + 1 },
+    ]);
     const stored = { ...EMPTY, oldestKeyAt: NOW - 10, oldestProducerAt: NOW - 20 };
     expect(dueJobs(NOW, QUIET, stored)).toEqual([
       { job: "idempotence-expiry", at: NOW - 10 + IDEMPOTENCE_TTL_MS + 1 },

@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { EdgelogError } from "../../protocol/errors";
-import { ASSIGNORS, assign, isAssignorName, type AssignorMember, type AssignorName, type TopicPartition } from "../../worker/group/assignors";
+import {
+  ASSIGNORS,
+  assign,
+  isAssignorName,
+  type AssignorMember,
+  type AssignorName,
+  type TopicPartition,
+} from "../../worker/group/assignors";
 
 type Assignment = Record<string, TopicPartition[]>;
 
@@ -31,12 +38,20 @@ const shuffle = <T>(random: () => number, items: T[]): T[] => {
 
 /** "t0p0 t1p2" -> [{t0,0},{t1,2}]: hand-worked expectations stay readable. */
 function tps(text: string): TopicPartition[] {
-  return text.split(/\s+/).filter(Boolean).map((s) => {
-    const [, topic, partition] = /^(.+)p(\d+)$/.exec(s)!;
-    return { topic, partition: Number(partition) };
-  });
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((s) => {
+      const [, topic, partition] = /^(.+)p(\d+)$/.exec(s)!;
+      return { topic, partition: Number(partition) };
+    });
 }
-const member = (memberId: string, topics: string[], current: TopicPartition[] = [], instanceId: string | null = null): AssignorMember => ({ memberId, instanceId, topics, current });
+const member = (memberId: string, topics: string[], current: TopicPartition[] = [], instanceId: string | null = null): AssignorMember => ({
+  memberId,
+  instanceId,
+  topics,
+  current,
+});
 const key = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
 const loads = (out: Assignment): number[] => Object.values(out).map((l) => l.length);
 const spread = (out: Assignment): number => Math.max(...loads(out)) - Math.min(...loads(out));
@@ -44,7 +59,8 @@ const spread = (out: Assignment): number => Math.max(...loads(out)) - Math.min(.
 const moved = (members: AssignorMember[], out: Assignment): TopicPartition[] =>
   members.flatMap((m) => out[m.memberId].filter((tp) => !m.current.some((c) => key(c) === key(tp))));
 /** The output fed back in as every member's `current`: the next rebalance's starting point. */
-const owning = (members: AssignorMember[], out: Assignment): AssignorMember[] => members.map((m) => ({ ...m, current: out[m.memberId] ?? [] }));
+const owning = (members: AssignorMember[], out: Assignment): AssignorMember[] =>
+  members.map((m) => ({ ...m, current: out[m.memberId] ?? [] }));
 
 /** 1..8 members, 1..4 topics of 0..12 partitions, random subscriptions (sometimes to a topic that does not exist), random and partly invalid `current`. */
 function randomGroup(seed: number, { mixed = true } = {}): { members: AssignorMember[]; counts: Record<string, number> } {
@@ -54,7 +70,10 @@ function randomGroup(seed: number, { mixed = true } = {}): { members: AssignorMe
   const all = [...topics, "gone"];
   const members = Array.from({ length: int(random, 1, 8) }, (_, i) => {
     const subscribed = mixed ? all.filter(() => random() < 0.6) : topics;
-    const current = Array.from({ length: int(random, 0, 6) }, () => ({ topic: all[int(random, 0, all.length - 1)], partition: int(random, -1, 13) }));
+    const current = Array.from({ length: int(random, 0, 6) }, () => ({
+      topic: all[int(random, 0, all.length - 1)],
+      partition: int(random, -1, 13),
+    }));
     return member(`m${i}`, subscribed, current, random() < 0.3 ? `static-${int(random, 0, 9)}-${i}` : null);
   });
   return { members: shuffle(random, members), counts };
@@ -70,7 +89,9 @@ function expectValid(members: AssignorMember[], counts: Record<string, number>, 
   expect([...given].sort()).toEqual(expected.sort());
   for (const m of members) {
     for (const tp of out[m.memberId]) expect(m.topics).toContain(tp.topic);
-    expect(out[m.memberId]).toEqual([...out[m.memberId]].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition)));
+    expect(out[m.memberId]).toEqual(
+      [...out[m.memberId]].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition)),
+    );
   }
 }
 
@@ -95,14 +116,19 @@ function improvingChain(members: AssignorMember[], out: Assignment): string | nu
 
 /** Over every valid assignment of a small group: the least largest load, the greatest smallest load, the least sum of squared loads. */
 function bestPossible(members: AssignorMember[], counts: Record<string, number>): { max: number; min: number; squares: number } {
-  const partitions = Object.keys(counts).flatMap((topic) => Array.from({ length: counts[topic] }, () => members.flatMap((m, i) => (m.topics.includes(topic) ? [i] : []))));
+  const partitions = Object.keys(counts).flatMap((topic) =>
+    Array.from({ length: counts[topic] }, () => members.flatMap((m, i) => (m.topics.includes(topic) ? [i] : []))),
+  );
   const load = members.map(() => 0);
   const best = { max: Infinity, min: -Infinity, squares: Infinity };
   const visit = (i: number): void => {
     if (i === partitions.length) {
       best.max = Math.min(best.max, Math.max(...load));
       best.min = Math.max(best.min, Math.min(...load));
-      best.squares = Math.min(best.squares, load.reduce((s, l) => s + l * l, 0));
+      best.squares = Math.min(
+        best.squares,
+        load.reduce((s, l) => s + l * l, 0),
+      );
       return;
     }
     for (const m of partitions[i]) {
@@ -216,7 +242,12 @@ describe("sticky: balance", () => {
       const random = prng(seed);
       const counts = Object.fromEntries(Array.from({ length: int(random, 1, 3) }, (_, i) => [`t${i}`, int(random, 0, 4)]));
       const topics = Object.keys(counts);
-      const members = Array.from({ length: int(random, 1, 4) }, (_, i) => member(`m${i}`, topics.filter(() => random() < 0.6)));
+      const members = Array.from({ length: int(random, 1, 4) }, (_, i) =>
+        member(
+          `m${i}`,
+          topics.filter(() => random() < 0.6),
+        ),
+      );
       const choices = topics.reduce((p, t) => p * Math.max(1, members.filter((m) => m.topics.includes(t)).length) ** counts[t], 1);
       if (choices > 50_000 || topics.some((t) => !members.some((m) => m.topics.includes(t)))) continue;
       tried++;
@@ -284,7 +315,11 @@ describe("sticky: moves", () => {
       if (members.length < 2) continue;
       const settled = owning(members, assign("sticky", members, counts));
       const leaver = settled[int(prng(seed), 0, settled.length - 1)];
-      const out = assign("sticky", settled.filter((m) => m !== leaver), counts);
+      const out = assign(
+        "sticky",
+        settled.filter((m) => m !== leaver),
+        counts,
+      );
       const orphans = new Set(leaver.current.map(key));
       for (const m of settled) {
         if (m === leaver) continue;
@@ -302,9 +337,10 @@ describe("sticky: moves", () => {
       const ids = Array.from({ length: int(random, 1, 8) }, (_, i) => `m${i}`);
       // Deal each partition to a random member (or nobody), skewed so some members own far too many.
       const current = new Map(ids.map((id) => [id, [] as TopicPartition[]]));
-      for (const topic of topics) for (let partition = 0; partition < counts[topic]; partition++) {
-        if (random() < 0.8) current.get(ids[Math.floor(random() ** 2 * ids.length)])!.push({ topic, partition });
-      }
+      for (const topic of topics)
+        for (let partition = 0; partition < counts[topic]; partition++) {
+          if (random() < 0.8) current.get(ids[Math.floor(random() ** 2 * ids.length)])!.push({ topic, partition });
+        }
       const members = ids.map((id) => member(id, topics, current.get(id)));
       const total = topics.reduce((s, t) => s + counts[t], 0);
       const quota = Math.floor(total / ids.length);
@@ -341,7 +377,11 @@ describe("sticky: moves", () => {
   it("reproduces the examples of Kafka's StickyAssignor documentation, before and after a member leaves", () => {
     const four = ["t0", "t1", "t2", "t3"];
     const counts = { t0: 2, t1: 2, t2: 2, t3: 2 };
-    const first = assign("sticky", ["C0", "C1", "C2"].map((id) => member(id, four)), counts);
+    const first = assign(
+      "sticky",
+      ["C0", "C1", "C2"].map((id) => member(id, four)),
+      counts,
+    );
     expect(first).toEqual({ C0: tps("t0p0 t1p1 t3p0"), C1: tps("t0p1 t2p0 t3p1"), C2: tps("t1p0 t2p1") });
     expect(assign("sticky", [member("C0", four, first.C0), member("C2", four, first.C2)], counts)).toEqual({
       C0: tps("t0p0 t1p1 t2p0 t3p0"),

@@ -95,7 +95,15 @@ describe.each(CONSUMER_TRANSPORTS)("consumers over %s", (transportName, transpor
       if (Math.random() < 0.3) await sleep(5); // a handler that takes a moment, so stops land mid-batch
     };
     const join = () => {
-      const consumer = new Consumer({ url: server.url, groupId: group, topics: [topic], maxWaitMs: 100, sessionTimeoutMs: 10_000, fetch: slowBodies, ...transport });
+      const consumer = new Consumer({
+        url: server.url,
+        groupId: group,
+        topics: [topic],
+        maxWaitMs: 100,
+        sessionTimeoutMs: 10_000,
+        fetch: slowBodies,
+        ...transport,
+      });
       // Handled here, so that a rejection is counted as the consumer's failure, not an escaped one.
       const run = consumer.run({ eachBatch }).catch((err) => void failures.push(err));
       live.push({ consumer, run });

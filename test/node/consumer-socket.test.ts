@@ -49,10 +49,12 @@ async function produce(topic: string, partitions: number, count: number, from = 
 function collector() {
   const seen: { consumer: number; partition: number; offset: number }[] = [];
   /** `delayMs`: a slow handler, so that frames queue up behind it. */
-  const handler = (consumer: number, delayMs = 0) => async (batch: ConsumedBatch) => {
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-    for (const r of batch.records) seen.push({ consumer, partition: batch.partition, offset: r.offset });
-  };
+  const handler =
+    (consumer: number, delayMs = 0) =>
+    async (batch: ConsumedBatch) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      for (const r of batch.records) seen.push({ consumer, partition: batch.partition, offset: r.offset });
+    };
   /** Each of `count` records once, and per partition in offset order from 0. */
   const expectExactlyOnce = (partitions: number, count: number) => {
     const keys = seen.map((s) => `${s.partition}/${s.offset}`);

@@ -28,7 +28,6 @@ function collector() {
   return { seen, handler };
 }
 
-
 beforeAll(async () => {
   server = await startDevServer();
 }, 90_000);
@@ -39,9 +38,15 @@ afterAll(async () => {
 // One suite, two transports (test/support/transports.ts).
 describe.each(CONSUMER_TRANSPORTS)("the group consumer over %s", (transportName, transport) => {
   const consumer = (groupId: string, topic: string, extra: Partial<ConstructorParameters<typeof Consumer>[0]> = {}) =>
-    new Consumer({ url: server.url, groupId: `${groupId}-${transportName}`, topics: [`${topic}-${transportName}`], maxWaitMs: 200, ...transport, ...extra });
+    new Consumer({
+      url: server.url,
+      groupId: `${groupId}-${transportName}`,
+      topics: [`${topic}-${transportName}`],
+      maxWaitMs: 200,
+      ...transport,
+      ...extra,
+    });
   const t = (name: string) => `${name}-${transportName}`;
-
 
   it("two consumers of one group split four partitions and read each of 400 records once; a second group reads all 400", async () => {
     await call("/v1/topics", { name: t("orders"), partitions: 4 });

@@ -16,24 +16,82 @@ const doc = {
   info: { title: "fake", version: "1" },
   components: {
     schemas: {
-      Error: { type: "object", required: ["error"], properties: { error: { type: "object", required: ["code"], properties: { code: { enum: ["NOPE", "UNSUPPORTED_VERSION", "SASL_AUTHENTICATION_FAILED"] } } } } },
-      Topic: { type: "object", required: ["name", "partitions"], properties: { name: { type: "string" }, partitions: { type: "integer", minimum: 1 } } },
+      Error: {
+        type: "object",
+        required: ["error"],
+        properties: {
+          error: {
+            type: "object",
+            required: ["code"],
+            properties: { code: { enum: ["NOPE", "UNSUPPORTED_VERSION", "SASL_AUTHENTICATION_FAILED"] } },
+          },
+        },
+      },
+      Topic: {
+        type: "object",
+        required: ["name", "partitions"],
+        properties: { name: { type: "string" }, partitions: { type: "integer", minimum: 1 } },
+      },
     },
   },
   paths: {
-    "/v1/topics": { get: { responses: { "200": { description: "ok", content: { "application/json": { schema: { type: "object", required: ["topics"], properties: { topics: { type: "array", items: { $ref: "#/components/schemas/Topic" } } } } } } } } } },
-    "/v1/topics/{topic}": {
-      get: { responses: { "200": { description: "ok", content: { "application/json": { schema: { $ref: "#/components/schemas/Topic" } } } }, "4XX": { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } },
-      delete: { responses: { "204": { description: "gone" }, default: { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } },
+    "/v1/topics": {
+      get: {
+        responses: {
+          "200": {
+            description: "ok",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["topics"],
+                  properties: { topics: { type: "array", items: { $ref: "#/components/schemas/Topic" } } },
+                },
+              },
+            },
+          },
+        },
+      },
     },
-    "/v1/topics/special": { get: { responses: { "200": { description: "ok", content: { "application/json": { schema: { const: "special" } } } } } } },
-    "/v1/topics/{topic}/batches": { get: { responses: { "200": { description: "bytes", content: { "application/vnd.kafka.record-batch.v2": { schema: { type: "string", format: "binary" } } } } } } },
+    "/v1/topics/{topic}": {
+      get: {
+        responses: {
+          "200": { description: "ok", content: { "application/json": { schema: { $ref: "#/components/schemas/Topic" } } } },
+          "4XX": { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        },
+      },
+      delete: {
+        responses: {
+          "204": { description: "gone" },
+          default: { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        },
+      },
+    },
+    "/v1/topics/special": {
+      get: { responses: { "200": { description: "ok", content: { "application/json": { schema: { const: "special" } } } } } },
+    },
+    "/v1/topics/{topic}/batches": {
+      get: {
+        responses: {
+          "200": {
+            description: "bytes",
+            content: { "application/vnd.kafka.record-batch.v2": { schema: { type: "string", format: "binary" } } },
+          },
+        },
+      },
+    },
     "/v1/topics/{topic}/subscribe": { get: { responses: { "101": { description: "upgrade" } } } },
     "/docs": { get: { responses: { "200": { description: "page", content: { "text/html": {} } } } } },
   },
 };
 
-const json = (method: string, path: string, status: number, body: unknown): Answer => ({ method, path, status, contentType: "application/json; charset=UTF-8", body: JSON.stringify(body) });
+const json = (method: string, path: string, status: number, body: unknown): Answer => ({
+  method,
+  path,
+  status,
+  contentType: "application/json; charset=UTF-8",
+  body: JSON.stringify(body),
+});
 
 describe("the contract checker, against a fake document", () => {
   const checker = new ContractChecker(doc);
@@ -46,7 +104,13 @@ describe("the contract checker, against a fake document", () => {
       json("DELETE", "/v1/topics/a", 500, { error: { code: "NOPE" } }),
       { method: "DELETE", path: "/v1/topics/a", status: 204, contentType: null, body: "" },
       json("GET", "/v1/topics/special", 200, "special"),
-      { method: "GET", path: "/v1/topics/a/batches", status: 200, contentType: "application/vnd.kafka.record-batch.v2", body: "<61 bytes>" },
+      {
+        method: "GET",
+        path: "/v1/topics/a/batches",
+        status: 200,
+        contentType: "application/vnd.kafka.record-batch.v2",
+        body: "<61 bytes>",
+      },
       { method: "GET", path: "/v1/topics/a/subscribe", status: 101, contentType: null },
       { method: "GET", path: "/docs", status: 200, contentType: "text/html", body: "<html></html>" },
     ];
@@ -54,7 +118,11 @@ describe("the contract checker, against a fake document", () => {
   });
 
   it("reports a path the document has no template for", () => {
-    expect(checker.check(json("GET", "/v1/nope", 200, {}))).toMatchObject({ problem: "no path in the document matches", path: "/v1/nope", status: 200 });
+    expect(checker.check(json("GET", "/v1/nope", 200, {}))).toMatchObject({
+      problem: "no path in the document matches",
+      path: "/v1/nope",
+      status: 200,
+    });
     expect(checker.check(json("GET", "/v1/topics/a/b/c", 200, {}))?.problem).toBe("no path in the document matches");
   });
 
@@ -64,17 +132,24 @@ describe("the contract checker, against a fake document", () => {
     expect(checker.check(json("GET", "/v1/secret", 401, { error: { code: "SASL_AUTHENTICATION_FAILED" } }))).toBeNull();
     expect(checker.check(json("GET", "/v1/nope", 404, { error: { code: "NOPE" } }))?.problem).toBe("no path in the document matches");
     expect(checker.check(json("GET", "/v1/nope", 404, { error: "UNSUPPORTED_VERSION" }))?.problem).toBe("no path in the document matches");
-    expect(checker.check(json("POST", "/v1/topics", 401, { error: { code: "UNSUPPORTED_VERSION" } }))?.problem).toBe("no POST operation for this path");
+    expect(checker.check(json("POST", "/v1/topics", 401, { error: { code: "UNSUPPORTED_VERSION" } }))?.problem).toBe(
+      "no POST operation for this path",
+    );
   });
 
   it("reports a method the path has no operation for", () => {
-    expect(checker.check(json("POST", "/v1/topics", 201, {}))).toMatchObject({ route: "/v1/topics", problem: "no POST operation for this path" });
+    expect(checker.check(json("POST", "/v1/topics", 201, {}))).toMatchObject({
+      route: "/v1/topics",
+      problem: "no POST operation for this path",
+    });
   });
 
   it("reports a status the operation has no response for (no range, no default)", () => {
     const v = checker.check(json("GET", "/v1/topics", 404, { error: { code: "NOPE" } }));
     expect(v?.problem).toMatch(/^no response for status 404/);
-    expect(checker.check({ method: "GET", path: "/v1/topics/a/subscribe", status: 200, contentType: "text/plain", body: "" })?.problem).toMatch(/^no response for status 200/);
+    expect(
+      checker.check({ method: "GET", path: "/v1/topics/a/subscribe", status: 200, contentType: "text/plain", body: "" })?.problem,
+    ).toMatch(/^no response for status 200/);
   });
 
   it("reports a body that fails the schema, also through a $ref, and names the failing location", () => {
@@ -83,13 +158,21 @@ describe("the contract checker, against a fake document", () => {
     expect(missing?.errors.join("\n")).toContain("partitions");
     const nested = checker.check(json("GET", "/v1/topics", 200, { topics: [{ name: "a", partitions: 0 }] }));
     expect(nested?.errors.join("\n")).toContain("/topics/0/partitions");
-    expect(checker.check(json("GET", "/v1/topics/a", 404, { error: { code: "OTHER" } }))?.problem).toBe("body fails the schema of response 4XX application/json");
+    expect(checker.check(json("GET", "/v1/topics/a", 404, { error: { code: "OTHER" } }))?.problem).toBe(
+      "body fails the schema of response 4XX application/json",
+    );
   });
 
   it("reports a media type the response does not document, a JSON body where none is documented, and a body that is not JSON", () => {
-    expect(checker.check({ method: "GET", path: "/v1/topics/a", status: 200, contentType: "text/plain", body: "a" })?.problem).toMatch(/content type text\/plain not documented/);
-    expect(checker.check(json("DELETE", "/v1/topics/a", 204, { deleted: true }))?.problem).toMatch(/content type application\/json not documented for response 204/);
-    expect(checker.check({ method: "GET", path: "/v1/topics/a", status: 200, contentType: "application/json", body: "{" })?.problem).toMatch(/not JSON/);
+    expect(checker.check({ method: "GET", path: "/v1/topics/a", status: 200, contentType: "text/plain", body: "a" })?.problem).toMatch(
+      /content type text\/plain not documented/,
+    );
+    expect(checker.check(json("DELETE", "/v1/topics/a", 204, { deleted: true }))?.problem).toMatch(
+      /content type application\/json not documented for response 204/,
+    );
+    expect(
+      checker.check({ method: "GET", path: "/v1/topics/a", status: 200, contentType: "application/json", body: "{" })?.problem,
+    ).toMatch(/not JSON/);
   });
 
   it("prefers a concrete path to a template that also matches", () => {

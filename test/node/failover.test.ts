@@ -38,10 +38,21 @@ async function values(topic: string): Promise<string[]> {
 describe("failover with the client producer (replication factor 3)", () => {
   it("a stream of acks=all sends through a leader failure: every resolved send stored once, in order", async () => {
     const topic = `failover-${Date.now()}`;
-    const created = await call("/v1/topics", { name: topic, partitions: 1, replicationFactor: 3, config: { "min.insync.replicas": 2, "replica.lag.time.max.ms": 500 } });
+    const created = await call("/v1/topics", {
+      name: topic,
+      partitions: 1,
+      replicationFactor: 3,
+      config: { "min.insync.replicas": 2, "replica.lag.time.max.ms": 500 },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const leader = created.body.partitions[0].leader as number;
-    const producer = new Producer({ url: server.url, acks: "all", lingerMs: 2, batchRecords: 50, retries: { initialMs: 50, maxMs: 500, attempts: 30 } });
+    const producer = new Producer({
+      url: server.url,
+      acks: "all",
+      lingerMs: 2,
+      batchRecords: 50,
+      retries: { initialMs: 50, maxMs: 500, attempts: 30 },
+    });
     // A group consumer reads along (over HTTP long-polls), through the failover.
     const consumed: { offset: number; value: string }[] = [];
     const consumer = new Consumer({ url: server.url, groupId: `${topic}-readers`, topics: [topic], transport: "http", maxWaitMs: 100 });

@@ -59,21 +59,31 @@ describe("fencing by leader epoch", () => {
 
   it("a replica refuses batches of an epoch it has not been told of, until the leader's handshake brings it", () => {
     const follower = replica(1, 0, 5);
-    expect(codeOf(() => admitReplicated(follower.assignment, { leader: 2, leaderEpoch: 6, configVersion: 1, fromOffset: 10 }, 10))).toBe("UNKNOWN_LEADER_EPOCH");
+    expect(codeOf(() => admitReplicated(follower.assignment, { leader: 2, leaderEpoch: 6, configVersion: 1, fromOffset: 10 }, 10))).toBe(
+      "UNKNOWN_LEADER_EPOCH",
+    );
     const { state } = adopt(follower, { leader: 2, leaderEpoch: 6, isr: REPLICAS });
     expect(() => admitReplicated(state.assignment, { leader: 2, leaderEpoch: 6, configVersion: 1, fromOffset: 10 }, 10)).not.toThrow();
   });
 
   it("a second leader claiming the current epoch is fenced", () => {
     expect(codeOf(() => adopt(replica(1, 0, 5), { leader: 2, leaderEpoch: 5, isr: REPLICAS }))).toBe("FENCED_LEADER_EPOCH");
-    expect(codeOf(() => admitReplicated(replica(1, 0, 5).assignment, { leader: 2, leaderEpoch: 5, configVersion: 1, fromOffset: 0 }, 0))).toBe("FENCED_LEADER_EPOCH");
+    expect(
+      codeOf(() => admitReplicated(replica(1, 0, 5).assignment, { leader: 2, leaderEpoch: 5, configVersion: 1, fromOffset: 0 }, 0)),
+    ).toBe("FENCED_LEADER_EPOCH");
   });
 
   it("a follower takes only batches that continue its log exactly, from a config version it has", () => {
     const a = replica(1, 0, 5).assignment;
-    expect(codeOf(() => admitReplicated(a, { leader: 0, leaderEpoch: 5, configVersion: 1, fromOffset: 9 }, 10))).toBe("OFFSET_OUT_OF_RANGE");
-    expect(codeOf(() => admitReplicated(a, { leader: 0, leaderEpoch: 5, configVersion: 2, fromOffset: 10 }, 10))).toBe("UNKNOWN_LEADER_EPOCH");
-    expect(codeOf(() => admitReplicated(replica(0, 0, 5).assignment, { leader: 0, leaderEpoch: 5, configVersion: 1, fromOffset: 10 }, 10))).toBe("NOT_LEADER_OR_FOLLOWER");
+    expect(codeOf(() => admitReplicated(a, { leader: 0, leaderEpoch: 5, configVersion: 1, fromOffset: 9 }, 10))).toBe(
+      "OFFSET_OUT_OF_RANGE",
+    );
+    expect(codeOf(() => admitReplicated(a, { leader: 0, leaderEpoch: 5, configVersion: 2, fromOffset: 10 }, 10))).toBe(
+      "UNKNOWN_LEADER_EPOCH",
+    );
+    expect(
+      codeOf(() => admitReplicated(replica(0, 0, 5).assignment, { leader: 0, leaderEpoch: 5, configVersion: 1, fromOffset: 10 }, 10)),
+    ).toBe("NOT_LEADER_OR_FOLLOWER");
   });
 
   it("a produce on a follower is refused NOT_LEADER_OR_FOLLOWER, which promises nothing was applied", () => {
@@ -100,7 +110,9 @@ describe("fencing by leader epoch", () => {
     const admitted = admitProduce(replica(0, 0, 5), 5);
     expect(admitted.error).toBeNull();
     expect(kinds(admitted.effects)).toEqual(["replicate"]);
-    expect(kinds(admitProduce({ ...replica(0, 0, 5), assignment: { ...replica(0, 0, 5).assignment, replicas: [0] } }, undefined).effects)).toEqual([]);
+    expect(
+      kinds(admitProduce({ ...replica(0, 0, 5), assignment: { ...replica(0, 0, 5).assignment, replicas: [0] } }, undefined).effects),
+    ).toEqual([]);
   });
 });
 
@@ -151,12 +163,21 @@ describe("a follower joining the leader's log (reconcile)", () => {
   });
 
   it("a follower that is a prefix of the leader keeps its whole log", () => {
-    expect(reconcile({ epochs: e([0, 0]), logStartOffset: 0, logEndOffset: 4 }, { epochs: e([0, 0]), logStartOffset: 0, logEndOffset: 9, startPosition: 0 })).toEqual({ kind: "truncate", offset: 4 });
+    expect(
+      reconcile(
+        { epochs: e([0, 0]), logStartOffset: 0, logEndOffset: 4 },
+        { epochs: e([0, 0]), logStartOffset: 0, logEndOffset: 9, startPosition: 0 },
+      ),
+    ).toEqual({ kind: "truncate", offset: 4 });
   });
 
   it("a follower that needs what retention deleted from the leader starts over at the leader's log start", () => {
     const leader = { epochs: e([3, 100]), logStartOffset: 100, logEndOffset: 120, startPosition: 4096 };
-    expect(reconcile({ epochs: e([0, 0]), logStartOffset: 0, logEndOffset: 40 }, leader)).toEqual({ kind: "reset", offset: 100, position: 4096 });
+    expect(reconcile({ epochs: e([0, 0]), logStartOffset: 0, logEndOffset: 40 }, leader)).toEqual({
+      kind: "reset",
+      offset: 100,
+      position: 4096,
+    });
   });
 });
 
@@ -198,7 +219,9 @@ describe("histories of epoch events (seeded)", () => {
           } catch (err) {
             expect((err as { code: string }).code, context).toBe("FENCED_LEADER_EPOCH");
             // Refused only when stale: an older epoch, or another leader for the current one.
-            const stale = event.leaderEpoch < before.assignment.leaderEpoch || (event.leaderEpoch === before.assignment.leaderEpoch && event.leader !== leaderOf(before.assignment));
+            const stale =
+              event.leaderEpoch < before.assignment.leaderEpoch ||
+              (event.leaderEpoch === before.assignment.leaderEpoch && event.leader !== leaderOf(before.assignment));
             expect(stale, context).toBe(true);
             seen.refusedStale++;
           }

@@ -53,7 +53,15 @@ describe("a consumer with an offset cache, against a real server", () => {
     /** Runs a consumer until it has seen `count` records (bounded), then stops it. */
     async function consume(cache: OffsetCache, count: number, autoCommit: boolean): Promise<number[]> {
       const seen: number[] = [];
-      const consumer = new Consumer({ url: server.url, groupId: group, topics: [topic], offsetCache: cache, autoCommit, maxWaitMs: 100, ...transport });
+      const consumer = new Consumer({
+        url: server.url,
+        groupId: group,
+        topics: [topic],
+        offsetCache: cache,
+        autoCommit,
+        maxWaitMs: 100,
+        ...transport,
+      });
       const run = consumer.run({ eachBatch: async (b: ConsumedBatch) => void seen.push(...b.records.map((r) => r.offset)) });
       const deadline = Date.now() + 15_000;
       while (seen.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));

@@ -47,9 +47,18 @@ describe("the outbox while the server is down", () => {
     const { port, persistTo } = server;
     await server.stop();
     const values = ["r0", "123", 123, { celsius: 21.5 }, null, "r5", [1, 2], "r7"];
-    await producer.enqueue("offline", values.slice(0, 3).map((value) => ({ value })));
-    await producer.enqueue("offline", values.slice(3, 5).map((value) => ({ value })));
-    await producer.enqueue("offline", values.slice(5).map((value) => ({ value })));
+    await producer.enqueue(
+      "offline",
+      values.slice(0, 3).map((value) => ({ value })),
+    );
+    await producer.enqueue(
+      "offline",
+      values.slice(3, 5).map((value) => ({ value })),
+    );
+    await producer.enqueue(
+      "offline",
+      values.slice(5).map((value) => ({ value })),
+    );
     await expect(producer.drain()).rejects.toMatchObject({ code: "REQUEST_TIMED_OUT" });
     expect(await outbox.size()).toBe(values.length);
     const entries = await outbox.entries();
@@ -78,14 +87,18 @@ describe("the outbox", () => {
     await server?.stop();
   });
 
-  const producer = (outbox: Outbox, options: Partial<ProducerOptions> = {}) => new Producer({ url: server.url, outbox, retries: fast, ...options });
+  const producer = (outbox: Outbox, options: Partial<ProducerOptions> = {}) =>
+    new Producer({ url: server.url, outbox, retries: fast, ...options });
 
   it("where a drain dies after a batch was acknowledged but before it was removed, the next drain resends it with the same producer id, epoch and sequence, and the partition stores nothing twice", async () => {
     expect((await call(server, "/v1/topics", { name: "interrupted", partitions: 1 })).status).toBe(201);
     const name = outboxName("interrupted");
     const first = await Outbox.open(name);
     const tab = producer(first, { batchRecords: 2 });
-    await tab.enqueue("interrupted", ["r0", "r1", "r2", "r3", "r4"].map((value) => ({ value })));
+    await tab.enqueue(
+      "interrupted",
+      ["r0", "r1", "r2", "r3", "r4"].map((value) => ({ value })),
+    );
 
     // The removal of the second batch fails, as if the tab died right after the acknowledgement.
     const acknowledge = first.acknowledge.bind(first);
@@ -106,7 +119,12 @@ describe("the outbox", () => {
     expect(inflight!.ids).toHaveLength(2);
     const net = recording();
     const result = await producer(reopened, { batchRecords: 2, fetch: net.fetch }).drain();
-    expect(net.batches[0]).toMatchObject({ producerId: inflight!.producerId, producerEpoch: inflight!.producerEpoch, baseSequence: 2, recordCount: 2 });
+    expect(net.batches[0]).toMatchObject({
+      producerId: inflight!.producerId,
+      producerEpoch: inflight!.producerEpoch,
+      baseSequence: 2,
+      recordCount: 2,
+    });
     expect(result.sent.map((s) => [s.offset, s.duplicate])).toEqual([
       [2, true],
       [3, true],
@@ -134,7 +152,10 @@ describe("the outbox", () => {
     for (let i = 0; i < 8; i++) {
       const batch = [`${i}a`, `${i}b`];
       values.push(...batch);
-      await (i % 2 === 0 ? a : b).enqueue("two-tabs", batch.map((value) => ({ value })));
+      await (i % 2 === 0 ? a : b).enqueue(
+        "two-tabs",
+        batch.map((value) => ({ value })),
+      );
     }
     const [ra, rb] = await Promise.all([a.drain(), b.drain()]);
     expect([ra.sent.length, rb.sent.length].sort((x, y) => x - y)).toEqual([0, values.length]);
@@ -172,7 +193,9 @@ describe("the outbox", () => {
     const result = await p.drain();
     expect(result.rejected.map((r) => [r.id, r.error.code])).toEqual([[lost, "UNKNOWN_TOPIC_OR_PARTITION"]]);
     expect(result.sent.map((s) => s.offset)).toEqual([0, 1]);
-    expect((await outbox.rejected()).map((r) => [r.id, r.topic, r.error.code])).toEqual([[lost, "does-not-exist", "UNKNOWN_TOPIC_OR_PARTITION"]]);
+    expect((await outbox.rejected()).map((r) => [r.id, r.topic, r.error.code])).toEqual([
+      [lost, "does-not-exist", "UNKNOWN_TOPIC_OR_PARTITION"],
+    ]);
     expect((await stored(server, "exists")).map((r) => r.value)).toEqual(["kept 1", "kept 2"]);
     await p.close();
     outbox.close();

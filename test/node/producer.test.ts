@@ -64,7 +64,12 @@ describe("the producer", () => {
   it("stores the records of several send() calls in call order, at exactly the offsets send() resolved with", async () => {
     await createTopic("ordered");
     const p = producer();
-    const calls = [0, 1, 2].map((c) => p.send("ordered", Array.from({ length: 5 }, (_, i) => ({ value: `c${c}-r${i}` }))));
+    const calls = [0, 1, 2].map((c) =>
+      p.send(
+        "ordered",
+        Array.from({ length: 5 }, (_, i) => ({ value: `c${c}-r${i}` })),
+      ),
+    );
     const results = (await Promise.all(calls)).flat();
     const stored = await records("ordered", 0);
     expect(stored.map((r) => r.value)).toEqual([0, 1, 2].flatMap((c) => Array.from({ length: 5 }, (_, i) => `c${c}-r${i}`)));
@@ -73,7 +78,7 @@ describe("the producer", () => {
     await p.close();
   });
 
-  it("stores values exactly as the JSON API does: a string stays a string, \"123\" a string, 123 a number, bytes stay bytes", async () => {
+  it('stores values exactly as the JSON API does: a string stays a string, "123" a string, 123 a number, bytes stay bytes', async () => {
     await createTopic("json-values", 2);
     const values: unknown[] = ["text", "123", 123, 1.5, true, null, { nested: { list: [1, "two"] } }, [1, 2], "", '{"looks":"like json"}'];
     const p = producer();
@@ -100,7 +105,10 @@ describe("the producer", () => {
     await createTopic("keyed", 5);
     const keys = Array.from({ length: 30 }, (_, i) => `device-${i}`);
     const p = producer();
-    const results = await p.send("keyed", keys.map((key) => ({ key, value: key })));
+    const results = await p.send(
+      "keyed",
+      keys.map((key) => ({ key, value: key })),
+    );
     results.forEach((r, i) => expect(r.partition).toBe(partitionForKey(encoder.encode(keys[i]), 5)));
     const viaJson = await call("/v1/topics/keyed/records", { records: keys.map((key) => ({ key, value: key })) });
     expect(viaJson.body.offsets.map((o: { partition: number }) => o.partition)).toEqual(results.map((r) => r.partition));
@@ -123,7 +131,10 @@ describe("the producer", () => {
     expect(net.posts.length).toBe(1);
 
     const split = producer({ fetch: net.fetch, batchRecords: 10 });
-    const results = await split.send("lingered", Array.from({ length: 95 }, (_, i) => ({ value: `w${i}` })));
+    const results = await split.send(
+      "lingered",
+      Array.from({ length: 95 }, (_, i) => ({ value: `w${i}` })),
+    );
     expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 95 }, (_, i) => 100 + i));
     expect(net.posts.length).toBe(1 + 10);
     expect((await records("lingered", 0)).map((r) => r.value)).toEqual([
@@ -137,7 +148,10 @@ describe("the producer", () => {
     await createTopic("zipped");
     const p = producer({ compression: "gzip" });
     const values = Array.from({ length: 50 }, (_, i) => ({ reading: i, unit: "celsius", note: "x".repeat(100) }));
-    const results = await p.send("zipped", values.map((value) => ({ value })));
+    const results = await p.send(
+      "zipped",
+      values.map((value) => ({ value })),
+    );
     expect(results.map((r) => r.offset)).toEqual(values.map((_, i) => i));
     expect((await records("zipped", 0)).map((r) => r.value)).toEqual(values);
     const raw = new Uint8Array(await (await fetch(`${server.url}/v1/topics/zipped/partitions/0/batches?offset=0`)).arrayBuffer());
@@ -201,7 +215,10 @@ describe("the producer", () => {
     await p.send("resplit", [{ value: "first" }]);
     expect((await call("/v1/topics/resplit/config", { config: { "max.message.bytes": 1200 } }, "PATCH")).status).toBe(200);
     const values = Array.from({ length: 12 }, (_, i) => `${i}:`.padEnd(300, "y"));
-    const results = await p.send("resplit", values.map((value) => ({ value })));
+    const results = await p.send(
+      "resplit",
+      values.map((value) => ({ value })),
+    );
     expect(results.map((r) => r.offset)).toEqual(values.map((_, i) => 1 + i));
     expect((await records("resplit", 0)).map((r) => r.value)).toEqual(["first", ...values]);
     expect(net.posts.length).toBeGreaterThan(2);

@@ -48,11 +48,17 @@ describe("a shown answer", () => {
 describe("the README's layout", () => {
   it("pairs an example with the answer right after it, and refuses an answer that follows no example", () => {
     const md = "## A\n\n```sh\ncurl x\n```\n\n```json\n{}\n```\n\nprose\n\n```ts\nf()\n```\n";
-    expect(examples(md).map((e) => [e.code.lang, e.output?.lang, e.code.section])).toEqual([["sh", "json", "A"], ["ts", undefined, "A"]]);
+    expect(examples(md).map((e) => [e.code.lang, e.output?.lang, e.code.section])).toEqual([
+      ["sh", "json", "A"],
+      ["ts", undefined, "A"],
+    ]);
     expect(() => examples("```sh\ncurl x\n```\n\nprose\n\n```json\n{}\n```\n")).toThrow(/follows no example/);
   });
 
   it("reads one command per curl, across continuations and newlines inside quotes, without comments", () => {
-    expect(shellCommands("# make it\ncurl -d '{\"a\":\n 1}' x\n\ncurl a \\\n  b\n")).toEqual(["curl -d '{\"a\":\n 1}' x", "curl a \\\n  b"]);
+    expect(shellCommands("# make it\ncurl -d '{\"a\":\n 1}' x\n\ncurl a \\\n  b\n")).toEqual([
+      "curl -d '{\"a\":\n 1}' x",
+      "curl a \\\n  b",
+    ]);
   });
 });

@@ -33,7 +33,12 @@ const RUN_LANGS = new Set(["sh", "ts", "js", "html"]);
 const all = examples(readme);
 const exemption = (ex: Example) => EXEMPT.find((e) => ex.code.text.includes(e.contains));
 const runnable = all.filter((ex) => !exemption(ex));
-const title = (ex: Example) => `README line ${ex.code.line} (${ex.code.section}): ${ex.code.text.split("\n").find((l) => l.trim() && !l.trim().startsWith("#"))?.trim().slice(0, 70)}`;
+const title = (ex: Example) =>
+  `README line ${ex.code.line} (${ex.code.section}): ${ex.code.text
+    .split("\n")
+    .find((l) => l.trim() && !l.trim().startsWith("#"))
+    ?.trim()
+    .slice(0, 70)}`;
 
 let server: DevServer;
 /** Placeholders the answers shown so far bound ("5c39…" → the member id the server gave). */
@@ -48,13 +53,22 @@ afterAll(async () => {
 
 describe("the README's examples", () => {
   it("are each run by this test or exempt with a reason, and every exemption still matches a block", () => {
-    for (const ex of runnable) expect(RUN_LANGS.has(ex.code.lang), `${title(ex)}: a \`\`\`${ex.code.lang || "(no language)"} block this test does not run; run it or add it to EXEMPT`).toBe(true);
-    for (const e of EXEMPT) expect(all.filter((ex) => ex.code.text.includes(e.contains)).length, `the exemption "${e.contains}" matches no block, or several`).toBe(1);
+    for (const ex of runnable)
+      expect(
+        RUN_LANGS.has(ex.code.lang),
+        `${title(ex)}: a \`\`\`${ex.code.lang || "(no language)"} block this test does not run; run it or add it to EXEMPT`,
+      ).toBe(true);
+    for (const e of EXEMPT)
+      expect(
+        all.filter((ex) => ex.code.text.includes(e.contains)).length,
+        `the exemption "${e.contains}" matches no block, or several`,
+      ).toBe(1);
   });
 
   for (const ex of runnable) {
     if (ex.code.lang === "sh") it(`${title(ex)} answers what the README shows`, () => runShell(ex), 120_000);
-    else if (RUN_LANGS.has(ex.code.lang)) it(`${title(ex)} runs${ex.output ? " and prints what the README shows" : ""}`, () => runExample(ex), 120_000);
+    else if (RUN_LANGS.has(ex.code.lang))
+      it(`${title(ex)} runs${ex.output ? " and prints what the README shows" : ""}`, () => runExample(ex), 120_000);
   }
 });
 
@@ -80,7 +94,10 @@ function checkAnswer(ex: Example, command: string, answer: CurlAnswer): void {
     expect(answer.status, where).toBe(http.status);
     for (const [name, value] of http.headers) {
       expect(answer.headers.has(name), `${where}header ${name} is missing`).toBe(true);
-      expect(lineMatches(value, answer.headers.get(name)!), `${where}header ${name}: ${value} was shown, got ${answer.headers.get(name)}`).toBe(true);
+      expect(
+        lineMatches(value, answer.headers.get(name)!),
+        `${where}header ${name}: ${value} was shown, got ${answer.headers.get(name)}`,
+      ).toBe(true);
     }
     body = http.body;
   }
@@ -95,7 +112,9 @@ function checkAnswer(ex: Example, command: string, answer: CurlAnswer): void {
   const code = (expected as { error?: { code?: unknown } } | null)?.error?.code;
   if (typeof code === "string") {
     expect(isErrorCode(code), `${where}${code} is no error code of protocol/errors.ts`).toBe(true);
-    expect(answer.status, `${where}${code} is answered with status ${ERROR_CODES[code as keyof typeof ERROR_CODES].status}`).toBe(ERROR_CODES[code as keyof typeof ERROR_CODES].status);
+    expect(answer.status, `${where}${code} is answered with status ${ERROR_CODES[code as keyof typeof ERROR_CODES].status}`).toBe(
+      ERROR_CODES[code as keyof typeof ERROR_CODES].status,
+    );
   } else expect(answer.status, where).toBeLessThan(400);
   expect(mismatches(expected, actual, bindings), where).toEqual([]);
 }
@@ -119,5 +138,8 @@ async function runExample(ex: Example): Promise<void> {
     if (at >= 0) unmatched.splice(at, 1);
     return at < 0;
   });
-  expect({ missing, unexpected: unmatched }, `README line ${ex.output.line}: printed\n${run.printed.join("\n")}`).toEqual({ missing: [], unexpected: [] });
+  expect({ missing, unexpected: unmatched }, `README line ${ex.output.line}: printed\n${run.printed.join("\n")}`).toEqual({
+    missing: [],
+    unexpected: [],
+  });
 }

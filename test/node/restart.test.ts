@@ -16,7 +16,11 @@ async function call(path: string, init?: RequestInit & { json?: unknown }) {
     headers: init?.json !== undefined ? { "content-type": "application/json" } : init?.headers,
   });
   const type = res.headers.get("content-type") ?? "";
-  return { status: res.status, headers: res.headers, body: type.includes("json") ? await res.json() : new Uint8Array(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: type.includes("json") ? await res.json() : new Uint8Array(await res.arrayBuffer()),
+  };
 }
 
 describe("a restarted local server", () => {
@@ -31,7 +35,13 @@ describe("a restarted local server", () => {
     expect((await call("/v1/topics", { method: "POST", json: { name: "restart", partitions: 2 } })).status).toBe(201);
     const json = await call("/v1/topics/restart/records", {
       method: "POST",
-      json: { records: [{ value: "a", partition: 0 }, { value: { n: 1 }, partition: 0 }, { key: "k", value: "b", partition: 1 }] },
+      json: {
+        records: [
+          { value: "a", partition: 0 },
+          { value: { n: 1 }, partition: 0 },
+          { key: "k", value: "b", partition: 1 },
+        ],
+      },
     });
     expect(json.body.offsets).toEqual([
       { partition: 0, offset: 0 },

@@ -19,7 +19,6 @@ async function produce(topic: string, values: string[]): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-
 describe("a WebSocket subscription", () => {
   beforeAll(async () => {
     server = await startDevServer();

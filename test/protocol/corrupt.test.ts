@@ -120,7 +120,11 @@ describe("records must agree with the header", () => {
   });
 
   it("a recordsCount larger than the records present is CORRUPT_MESSAGE", async () => {
-    await expectRejected(batchOf(two(ok(0), ok(1)), { recordCount: 3 }), "CORRUPT_MESSAGE", /recordsCount is 3 but the records end after 2/);
+    await expectRejected(
+      batchOf(two(ok(0), ok(1)), { recordCount: 3 }),
+      "CORRUPT_MESSAGE",
+      /recordsCount is 3 but the records end after 2/,
+    );
     await expectRejected(batchOf(two(ok(0), ok(1)), { recordCount: 2 ** 31 - 1 }), "CORRUPT_MESSAGE", /cannot fit/);
   });
 
@@ -138,18 +142,28 @@ describe("records must agree with the header", () => {
   });
 
   it("offsetDeltas out of order, skipping or repeating are CORRUPT_MESSAGE", async () => {
-    for (const [a, b] of [[0, 2], [1, 0], [0, 0], [1, 2]]) {
+    for (const [a, b] of [
+      [0, 2],
+      [1, 0],
+      [0, 0],
+      [1, 2],
+    ]) {
       await expectRejected(batchOf(two(ok(a), ok(b)), { recordCount: 2 }), "CORRUPT_MESSAGE", /offsetDelta \d+ is out of order/);
     }
   });
 });
 
 describe("every length stays inside its record", () => {
-  const record = (fields: Partial<Parameters<typeof rawRecord>[0]>) => rawRecord({ offsetDelta: 0, key: utf8("key"), value: utf8("value"), ...fields });
+  const record = (fields: Partial<Parameters<typeof rawRecord>[0]>) =>
+    rawRecord({ offsetDelta: 0, key: utf8("key"), value: utf8("value"), ...fields });
   const size = rawRecord({ offsetDelta: 0, key: utf8("key"), value: utf8("value") }).length - 1; // body length
 
   it("a record length that is too long is CORRUPT_MESSAGE (last record and inner record)", async () => {
-    await expectRejected(batchOf(record({ length: size + 1 }), { recordCount: 1 }), "CORRUPT_MESSAGE", /record 0: length \d+ runs 1 byte past/);
+    await expectRejected(
+      batchOf(record({ length: size + 1 }), { recordCount: 1 }),
+      "CORRUPT_MESSAGE",
+      /record 0: length \d+ runs 1 byte past/,
+    );
     const inner = concat(record({ length: size + 1 }), rawRecord({ offsetDelta: 1, key: null, value: null }));
     await expectRejected(batchOf(inner, { recordCount: 2 }), "CORRUPT_MESSAGE", /record 0/);
   });
@@ -210,18 +224,29 @@ describe("compressed batches", () => {
   });
 
   it("decompressed records that disagree with recordsCount or leave trailing bytes are CORRUPT_MESSAGE", async () => {
-    const records = concat(rawRecord({ offsetDelta: 0, key: null, value: utf8("a") }), rawRecord({ offsetDelta: 1, key: null, value: null }));
+    const records = concat(
+      rawRecord({ offsetDelta: 0, key: null, value: utf8("a") }),
+      rawRecord({ offsetDelta: 1, key: null, value: null }),
+    );
     const gz = { attributes: 1 };
     expect((await decodeRecords(batchOf(await gzip(records), { recordCount: 2, ...gz }))).length).toBe(2);
     await expectRejected(batchOf(await gzip(records), { recordCount: 3, ...gz }), "CORRUPT_MESSAGE", /recordsCount/);
     await expectRejected(batchOf(await gzip(records), { recordCount: 1, ...gz }), "CORRUPT_MESSAGE", /recordsCount/);
-    await expectRejected(batchOf(await gzip(concat(records, new Uint8Array([0]))), { recordCount: 2, ...gz }), "CORRUPT_MESSAGE", /follow the last record/);
+    await expectRejected(
+      batchOf(await gzip(concat(records, new Uint8Array([0]))), { recordCount: 2, ...gz }),
+      "CORRUPT_MESSAGE",
+      /follow the last record/,
+    );
     await expectRejected(batchOf(await gzip(new Uint8Array(0)), { recordCount: 1, ...gz }), "CORRUPT_MESSAGE");
   });
 
   it("snappy, lz4 and zstd batches are UNSUPPORTED_FOR_MESSAGE_FORMAT, with the codec named", async () => {
     const batch = await encodeBatch(sample, { timestamp: T0 });
-    for (const [id, name] of [[2, "snappy"], [3, "lz4"], [4, "zstd"]] as const) {
+    for (const [id, name] of [
+      [2, "snappy"],
+      [3, "lz4"],
+      [4, "zstd"],
+    ] as const) {
       const other = withField(batch, 21, id, 2);
       expect(readBatchHeader(other).compression).toBe(name);
       await expectRejected(other, "UNSUPPORTED_FOR_MESSAGE_FORMAT", new RegExp(`${name} is not supported`));

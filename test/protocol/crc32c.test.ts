@@ -38,7 +38,13 @@ describe("crc32c", () => {
   it("covers exactly bytes [start, end), whatever the view's offset into its buffer", () => {
     const random = prng(11);
     const bytes = randomBytes(random, 200);
-    for (const [start, end] of [[0, 200], [21, 200], [3, 19], [5, 5], [17, 150]]) {
+    for (const [start, end] of [
+      [0, 200],
+      [21, 200],
+      [3, 19],
+      [5, 5],
+      [17, 150],
+    ]) {
       const expected = crc32c(bytes.slice(start, end));
       expect(crc32c(bytes, start, end)).toBe(expected);
       expect(crc32c(bytes.subarray(start, end))).toBe(expected);

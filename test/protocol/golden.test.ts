@@ -37,31 +37,71 @@ const idempotent: TestBatchFields = {
 };
 
 const mixed: TestRecord[] = [
-  { key: utf8("order-1"), value: utf8('{"total":12.5}'), headers: [{ key: "trace-id", value: utf8("abc123") }, { key: "tag", value: utf8("x") }, { key: "tag", value: utf8("y") }], timestamp: T0 },
+  {
+    key: utf8("order-1"),
+    value: utf8('{"total":12.5}'),
+    headers: [
+      { key: "trace-id", value: utf8("abc123") },
+      { key: "tag", value: utf8("x") },
+      { key: "tag", value: utf8("y") },
+    ],
+    timestamp: T0,
+  },
   { key: null, value: utf8("keyless"), headers: [], timestamp: T0 + 250 },
   { key: utf8("order-2"), value: null, headers: [{ key: "deleted-by", value: utf8("gc") }], timestamp: T0 - 40 },
   { key: new Uint8Array(0), value: new Uint8Array([0, 1, 2, 253, 254, 255]), headers: [], timestamp: T0 + 1 },
 ];
 
 const edgeCases: TestRecord[] = [
-  { key: utf8("k"), value: utf8("v"), headers: [{ key: "null-value", value: null }, { key: "clé-日本-🎉", value: utf8("unicode key") }], timestamp: T0 },
+  {
+    key: utf8("k"),
+    value: utf8("v"),
+    headers: [
+      { key: "null-value", value: null },
+      { key: "clé-日本-🎉", value: utf8("unicode key") },
+    ],
+    timestamp: T0,
+  },
   { key: null, value: null, headers: [], timestamp: T0 + 90 * 24 * 3600 * 1000 },
-  { key: utf8("old"), value: utf8("negative delta beyond int32"), headers: [{ key: "", value: new Uint8Array(0) }], timestamp: T0 - 5_000_000_000 },
+  {
+    key: utf8("old"),
+    value: utf8("negative delta beyond int32"),
+    headers: [{ key: "", value: new Uint8Array(0) }],
+    timestamp: T0 - 5_000_000_000,
+  },
   { key: utf8("x".repeat(70)), value: new Uint8Array(130).fill(0x5a), headers: [], timestamp: T0 + 2 },
 ];
 
 const SPECS: Spec[] = [
   { name: "kafkajs-uncompressed-idempotent", madeBy: "kafkajs 2.2.4", fields: { ...idempotent, baseOffset: 100 }, records: mixed },
-  { name: "kafkajs-uncompressed-transactional-single", madeBy: "kafkajs 2.2.4", fields: { ...idempotent, isTransactional: true, partitionLeaderEpoch: 2 }, records: [mixed[0]] },
+  {
+    name: "kafkajs-uncompressed-transactional-single",
+    madeBy: "kafkajs 2.2.4",
+    fields: { ...idempotent, isTransactional: true, partitionLeaderEpoch: 2 },
+    records: [mixed[0]],
+  },
   { name: "kafkajs-gzip-idempotent", madeBy: "kafkajs 2.2.4", fields: { ...idempotent, compression: "gzip" }, records: mixed },
   { name: "edgelog-uncompressed-idempotent", madeBy: "edgelog", fields: { ...idempotent, baseOffset: 100 }, records: mixed },
   {
     name: "edgelog-uncompressed-edge-cases",
     madeBy: "edgelog",
-    fields: { baseOffset: 0, partitionLeaderEpoch: -1, producerId: -1, producerEpoch: -1, baseSequence: -1, compression: "none", isTransactional: false },
+    fields: {
+      baseOffset: 0,
+      partitionLeaderEpoch: -1,
+      producerId: -1,
+      producerEpoch: -1,
+      baseSequence: -1,
+      compression: "none",
+      isTransactional: false,
+    },
     records: edgeCases,
   },
-  { name: "edgelog-gzip-edge-cases", madeBy: "edgelog", fields: { ...idempotent, compression: "gzip", producerId: 2 ** 45 }, records: edgeCases },
+  {
+    name: "edgelog-gzip-edge-cases",
+    madeBy: "edgelog",
+    fields: { ...idempotent, compression: "gzip", producerId: 2 ** 45 },
+    records: edgeCases,
+  },
 ];
 
 async function make(spec: Spec): Promise<Uint8Array> {
@@ -107,7 +147,13 @@ async function writeFixture(): Promise<void> {
     batches: [],
   };
   for (const spec of SPECS) {
-    fixture.batches.push({ name: spec.name, madeBy: spec.madeBy, fields: spec.fields, records: toJsonRecords(spec.records), hex: toHex(await make(spec)) });
+    fixture.batches.push({
+      name: spec.name,
+      madeBy: spec.madeBy,
+      fields: spec.fields,
+      records: toJsonRecords(spec.records),
+      hex: toHex(await make(spec)),
+    });
   }
   (await nodeFs()).writeFileSync(FIXTURE, `${JSON.stringify(fixture, null, 2)}\n`);
 }
@@ -160,7 +206,13 @@ describe("golden record batches (test/fixtures/record-batches.json)", () => {
         size: bytes.length,
       });
       expect(await decodeRecords(bytes)).toEqual(
-        spec.records.map((r, i) => ({ offset: spec.fields.baseOffset + i, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })),
+        spec.records.map((r, i) => ({
+          offset: spec.fields.baseOffset + i,
+          timestamp: r.timestamp,
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+        })),
       );
     });
   }
@@ -169,7 +221,13 @@ describe("golden record batches (test/fixtures/record-batches.json)", () => {
     it(`kafkajs decodes the frozen ${spec.name} to the same records`, async () => {
       const decoded = await kafkajsDecode(frozenBytes(spec));
       expect(decoded.records.map((r) => ({ ...r, headers: undefined }))).toEqual(
-        spec.records.map((r, i) => ({ offset: spec.fields.baseOffset + i, timestamp: r.timestamp, key: r.key, value: r.value, headers: undefined })),
+        spec.records.map((r, i) => ({
+          offset: spec.fields.baseOffset + i,
+          timestamp: r.timestamp,
+          key: r.key,
+          value: r.value,
+          headers: undefined,
+        })),
       );
       expect(decoded.records.map((r) => r.headers)).toEqual(spec.records.map((r) => r.headers));
     });

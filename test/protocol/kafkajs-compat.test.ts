@@ -8,10 +8,24 @@ const T0 = 1_700_000_000_000;
 
 /** Keys, null keys, null values, empty bytes, headers (repeated keys adjacent), deltas of both signs. */
 const records: TestRecord[] = [
-  { key: utf8("user-1"), value: utf8('{"n":1}'), headers: [{ key: "trace-id", value: utf8("t-1") }, { key: "tag", value: utf8("a") }, { key: "tag", value: utf8("b") }], timestamp: T0 },
+  {
+    key: utf8("user-1"),
+    value: utf8('{"n":1}'),
+    headers: [
+      { key: "trace-id", value: utf8("t-1") },
+      { key: "tag", value: utf8("a") },
+      { key: "tag", value: utf8("b") },
+    ],
+    timestamp: T0,
+  },
   { key: null, value: utf8("no key"), headers: [], timestamp: T0 + 17 },
   { key: utf8("user-2"), value: null, headers: [{ key: "clé-é", value: new Uint8Array([0, 255, 1]) }], timestamp: T0 - 5 },
-  { key: new Uint8Array(0), value: new Uint8Array(0), headers: [{ key: "empty", value: new Uint8Array(0) }], timestamp: T0 + 3_000_000_000 },
+  {
+    key: new Uint8Array(0),
+    value: new Uint8Array(0),
+    headers: [{ key: "empty", value: new Uint8Array(0) }],
+    timestamp: T0 + 3_000_000_000,
+  },
   { key: utf8("k".repeat(200)), value: new Uint8Array(1000).map((_, i) => i % 251), headers: [], timestamp: T0 + 1 },
 ];
 

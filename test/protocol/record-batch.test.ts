@@ -172,8 +172,16 @@ describe("encodeBatch input checks", () => {
   it("refuses keys, values and header values that are not bytes, and header keys that are not strings, with INVALID_RECORD", async () => {
     await expectError(() => encodeBatch([{ key: "text" as never, value: null }]), "INVALID_RECORD", /key/);
     await expectError(() => encodeBatch([{ key: null, value: [1, 2] as never }]), "INVALID_RECORD", /value/);
-    await expectError(() => encodeBatch([{ key: null, value: null, headers: [{ key: 5 as never, value: null }] }]), "INVALID_RECORD", /header key/);
-    await expectError(() => encodeBatch([{ key: null, value: null, headers: [{ key: "h", value: "v" as never }] }]), "INVALID_RECORD", /header/);
+    await expectError(
+      () => encodeBatch([{ key: null, value: null, headers: [{ key: 5 as never, value: null }] }]),
+      "INVALID_RECORD",
+      /header key/,
+    );
+    await expectError(
+      () => encodeBatch([{ key: null, value: null, headers: [{ key: "h", value: "v" as never }] }]),
+      "INVALID_RECORD",
+      /header/,
+    );
     await expectError(() => encodeBatch([null as never]), "INVALID_RECORD");
   });
 });
@@ -249,9 +257,23 @@ describe("splitBatches", () => {
 describe("protocol/index", () => {
   it("re-exports the public face: errors, record batch, murmur2, compression, crc32c", () => {
     for (const name of [
-      "EdgelogError", "ERROR_CODES", "isErrorCode", "encodeBatch", "decodeRecords", "validateBatch", "readBatchHeader",
-      "splitBatches", "assignOffsets", "RECORD_BATCH_OVERHEAD", "COMPRESSION", "murmur2", "toPositive", "partitionForKey",
-      "gzip", "gunzip", "crc32c",
+      "EdgelogError",
+      "ERROR_CODES",
+      "isErrorCode",
+      "encodeBatch",
+      "decodeRecords",
+      "validateBatch",
+      "readBatchHeader",
+      "splitBatches",
+      "assignOffsets",
+      "RECORD_BATCH_OVERHEAD",
+      "COMPRESSION",
+      "murmur2",
+      "toPositive",
+      "partitionForKey",
+      "gzip",
+      "gunzip",
+      "crc32c",
     ]) {
       expect(protocol, name).toHaveProperty(name);
     }

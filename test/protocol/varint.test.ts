@@ -62,8 +62,24 @@ describe("zig-zag varlong (int64 within the safe-integer range)", () => {
   it("writes the same bytes as kafkajs across the safe-integer range and reads them back exactly", () => {
     const random = prng(2);
     const values = [
-      0, -1, 1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, -(2 ** 32), 2 ** 35 - 1, 1_700_000_000_000,
-      -1_700_000_000_000, 2 ** 52, -(2 ** 52), 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53 - 2, -(2 ** 53 - 2),
+      0,
+      -1,
+      1,
+      2 ** 31 - 1,
+      2 ** 31,
+      -(2 ** 31),
+      -(2 ** 31) - 1,
+      2 ** 32,
+      -(2 ** 32),
+      2 ** 35 - 1,
+      1_700_000_000_000,
+      -1_700_000_000_000,
+      2 ** 52,
+      -(2 ** 52),
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      2 ** 53 - 2,
+      -(2 ** 53 - 2),
     ];
     for (let i = 0; i < 3000; i++) {
       const magnitude = Math.floor(random() * 2 ** Math.floor(random() * 54));

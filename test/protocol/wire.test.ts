@@ -63,7 +63,11 @@ describe("the wire vocabulary (protocol/wire)", () => {
     expect(tpKey({ topic: "orders", partition: 12 })).toBe("orders\u000012");
     // The template every file used before the helper existed.
     const before = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-    for (const [topic, partition] of [["t", 0], ["sensors", 7], ["x".repeat(249), 65_535]] as const) {
+    for (const [topic, partition] of [
+      ["t", 0],
+      ["sensors", 7],
+      ["x".repeat(249), 65_535],
+    ] as const) {
       expect(topicPartitionKey(topic, partition)).toBe(before(topic, partition));
     }
     // Distinct partitions, distinct keys (a topic name never holds NUL).

@@ -23,8 +23,11 @@ export class ContractReporter implements Reporter {
       for (const test of module.children.allTests()) violations.push(...(test.meta().contractViolations ?? []));
     }
     const unique = dedupe(violations);
-    const out: string[] = [`\n[contract] ${checked} answers checked against /v1/openapi.json (mode: ${this.#mode}); ${violations.length} violations, ${unique.length} distinct`];
-    for (const { key, count, example } of unique) out.push(`[contract] ×${count} ${key}\n[contract]     e.g. ${formatViolation(example).replace(/\n/g, "\n[contract]     ")}`);
+    const out: string[] = [
+      `\n[contract] ${checked} answers checked against /v1/openapi.json (mode: ${this.#mode}); ${violations.length} violations, ${unique.length} distinct`,
+    ];
+    for (const { key, count, example } of unique)
+      out.push(`[contract] ×${count} ${key}\n[contract]     e.g. ${formatViolation(example).replace(/\n/g, "\n[contract]     ")}`);
     process.stdout.write(out.join("\n") + "\n");
   }
 }

@@ -82,11 +82,16 @@ export class ContractChecker {
 
   constructor(document: unknown) {
     const doc = JSON.parse(JSON.stringify(document)) as OpenApiDocument;
-    if (!doc || typeof doc !== "object" || typeof doc.openapi !== "string" || !doc.paths) throw new Error("not an OpenAPI document (no openapi/paths)");
+    if (!doc || typeof doc !== "object" || typeof doc.openapi !== "string" || !doc.paths)
+      throw new Error("not an OpenAPI document (no openapi/paths)");
     this.#doc = doc;
     // Concrete paths win over templated ones (OpenAPI 3.1, Paths Object): more literal segments first.
     this.#routes = Object.keys(doc.paths)
-      .map((template) => ({ template, pattern: templatePattern(template), literals: template.split("/").filter((s) => s && !s.includes("{")).length }))
+      .map((template) => ({
+        template,
+        pattern: templatePattern(template),
+        literals: template.split("/").filter((s) => s && !s.includes("{")).length,
+      }))
       .sort((a, b) => b.literals - a.literals);
     this.#lookup = indexSchemas(doc);
   }
@@ -122,7 +127,11 @@ export class ContractChecker {
       return route ? fail(`no ${method.toUpperCase()} operation for this path`, route.template) : fail("no path in the document matches");
     }
     const key = responseKey(operation.responses ?? {}, answer.status);
-    if (!key) return fail(`no response for status ${answer.status} (documented: ${Object.keys(operation.responses ?? {}).join(", ") || "none"})`, route.template);
+    if (!key)
+      return fail(
+        `no response for status ${answer.status} (documented: ${Object.keys(operation.responses ?? {}).join(", ") || "none"})`,
+        route.template,
+      );
     if (answer.status === 101 || answer.body === undefined) return null;
     const response = operation.responses![key];
     const mediaType = (answer.contentType ?? "").split(";")[0].trim().toLowerCase();
@@ -134,7 +143,10 @@ export class ContractChecker {
     const documented = mediaTypeKey(content, mediaType);
     if (!documented) {
       if (answer.body === "" && Object.keys(content).length === 0) return null;
-      return fail(`content type ${mediaType} not documented for response ${key} (documented: ${Object.keys(content).join(", ") || "no content"})`, route.template);
+      return fail(
+        `content type ${mediaType} not documented for response ${key} (documented: ${Object.keys(content).join(", ") || "no content"})`,
+        route.template,
+      );
     }
     if (!isJson(mediaType)) return null;
     let body: unknown;
@@ -181,13 +193,19 @@ export class ContractChecker {
 function indexSchemas(doc: OpenApiDocument): Record<string, Schema | boolean> {
   const base = new URL(DOCUMENT_URI);
   const lookup: Record<string, Schema | boolean> = Object.create(null);
-  for (const [name, schema] of Object.entries(doc.components?.schemas ?? {})) dereference(schema, lookup, base, `/components/schemas/${encodePointer(name)}`);
+  for (const [name, schema] of Object.entries(doc.components?.schemas ?? {}))
+    dereference(schema, lookup, base, `/components/schemas/${encodePointer(name)}`);
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const method of METHODS) {
       for (const [status, response] of Object.entries(item[method]?.responses ?? {})) {
         for (const [type, media] of Object.entries(response.content ?? {})) {
           if (media.schema === undefined) continue;
-          dereference(media.schema as Schema, lookup, base, ["", "paths", path, method, "responses", status, "content", type, "schema"].map(encodePointer).join("/"));
+          dereference(
+            media.schema as Schema,
+            lookup,
+            base,
+            ["", "paths", path, method, "responses", status, "content", type, "schema"].map(encodePointer).join("/"),
+          );
         }
       }
     }
@@ -215,7 +233,11 @@ function responseKey(responses: Record<string, unknown>, status: number): string
 /** The content key for a media type: exact, then "type/*", then "*\/*". */
 function mediaTypeKey(content: Record<string, unknown>, mediaType: string): string | undefined {
   const keys = Object.keys(content);
-  return keys.find((k) => k.toLowerCase() === mediaType) ?? keys.find((k) => k.toLowerCase() === `${mediaType.split("/")[0]}/*`) ?? keys.find((k) => k === "*/*");
+  return (
+    keys.find((k) => k.toLowerCase() === mediaType) ??
+    keys.find((k) => k.toLowerCase() === `${mediaType.split("/")[0]}/*`) ??
+    keys.find((k) => k === "*/*")
+  );
 }
 
 function isJson(mediaType: string): boolean {
@@ -300,7 +322,13 @@ export function dedupe(violations: Violation[]): { key: string; count: number; e
  * unless it is a 101 upgrade, and records a violation if the document does not describe it.
  * A body that cannot be read (the caller aborted) is no answer and is not checked.
  */
-export async function checkResponse(recorder: ContractRecorder, checker: () => Promise<ContractChecker>, method: string, url: string, res: Response): Promise<void> {
+export async function checkResponse(
+  recorder: ContractRecorder,
+  checker: () => Promise<ContractChecker>,
+  method: string,
+  url: string,
+  res: Response,
+): Promise<void> {
   const path = new URL(url).pathname;
   let body: string | undefined;
   if (res.status !== 101) {
@@ -308,7 +336,12 @@ export async function checkResponse(recorder: ContractRecorder, checker: () => P
       const bytes = new Uint8Array(await res.clone().arrayBuffer());
       const type = (res.headers.get("content-type") ?? "").toLowerCase();
       // Binary media types are only checked for being documented; their bytes are not shown.
-      body = bytes.length === 0 || !/json|text|^$/.test(type) ? (bytes.length ? `<${bytes.length} bytes>` : "") : new TextDecoder().decode(bytes);
+      body =
+        bytes.length === 0 || !/json|text|^$/.test(type)
+          ? bytes.length
+            ? `<${bytes.length} bytes>`
+            : ""
+          : new TextDecoder().decode(bytes);
     } catch {
       return;
     }
@@ -320,7 +353,14 @@ export async function checkResponse(recorder: ContractRecorder, checker: () => P
   } catch (error) {
     // Off /v1 the document is only asked whether it describes the path (e.g. /docs); no document, no check.
     if (!v1) return;
-    recorder.record({ method, path, status: res.status, problem: `could not load the OpenAPI document: ${String(error)}`, body: (body ?? "").slice(0, 500), errors: [] });
+    recorder.record({
+      method,
+      path,
+      status: res.status,
+      problem: `could not load the OpenAPI document: ${String(error)}`,
+      body: (body ?? "").slice(0, 500),
+      errors: [],
+    });
     return;
   }
   if (!c.covers(path)) return;

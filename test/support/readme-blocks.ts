@@ -61,7 +61,8 @@ export function examples(markdown: string): Example[] {
   const out: Example[] = [];
   for (let i = 0; i < blocks.length; i++) {
     const block = blocks[i];
-    if (OUTPUT_LANGS.has(block.lang)) throw new Error(`README line ${block.line}: a \`\`\`${block.lang} answer that follows no example right before it`);
+    if (OUTPUT_LANGS.has(block.lang))
+      throw new Error(`README line ${block.line}: a \`\`\`${block.lang} answer that follows no example right before it`);
     const next = blocks[i + 1];
     const closing = block.line + block.text.split("\n").length; // 0-based index of the closing fence
     const adjacent = next && lines.slice(closing + 1, next.line - 1).every((l) => l.trim() === "");

@@ -83,7 +83,8 @@ export function mismatches(shown: unknown, actual: unknown, bindings: Map<string
     return items.flatMap((item, i) => mismatches(item, actual[i], bindings, `${path}[${i}]`));
   }
   if (shown !== null && typeof shown === "object") {
-    if (actual === null || typeof actual !== "object" || Array.isArray(actual)) return [`${path}: an object was shown, got ${JSON.stringify(actual)}`];
+    if (actual === null || typeof actual !== "object" || Array.isArray(actual))
+      return [`${path}: an object was shown, got ${JSON.stringify(actual)}`];
     const entries = Object.entries(shown).filter(([k]) => k !== REST_KEY);
     const open = REST_KEY in shown;
     const problems: string[] = [];
@@ -93,7 +94,8 @@ export function mismatches(shown: unknown, actual: unknown, bindings: Map<string
     }
     if (!open) {
       const extra = Object.keys(actual).filter((k) => !(k in shown));
-      if (extra.length) problems.push(`${path}: keys the README does not show (end the object with … if that is meant): ${extra.join(", ")}`);
+      if (extra.length)
+        problems.push(`${path}: keys the README does not show (end the object with … if that is meant): ${extra.join(", ")}`);
     }
     return problems;
   }
@@ -106,6 +108,9 @@ function typeOf(v: unknown): string {
 
 /** Lines a ```text block shows match printed lines where `…` stands for any text. */
 export function lineMatches(shown: string, printed: string): boolean {
-  const pattern = shown.split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".+?");
+  const pattern = shown
+    .split("…")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".+?");
   return new RegExp(`^${pattern}$`).test(printed);
 }

@@ -38,8 +38,11 @@ export async function runCurl(command: string): Promise<CurlAnswer> {
   const placeholder = /\S*…\S*/.exec(command);
   if (placeholder) throw new Error(`"${placeholder[0]}" is a placeholder that no answer shown before binds: ${command}`);
   const stdout = await new Promise<string>((done, fail) =>
-    execFile("bash", ["-c", `${command} --write-out '${STATUS_MARK.replace("\n", "\\n")}%{http_code}'`], { timeout: 40_000, maxBuffer: 64 << 20 }, (err, out, errOut) =>
-      err ? fail(new Error(`${command}\nexited with ${err.code}: ${errOut}${out}`)) : done(out),
+    execFile(
+      "bash",
+      ["-c", `${command} --write-out '${STATUS_MARK.replace("\n", "\\n")}%{http_code}'`],
+      { timeout: 40_000, maxBuffer: 64 << 20 },
+      (err, out, errOut) => (err ? fail(new Error(`${command}\nexited with ${err.code}: ${errOut}${out}`)) : done(out)),
     ),
   );
   const at = stdout.lastIndexOf(STATUS_MARK);
@@ -67,7 +70,9 @@ export function parseHttpShown(text: string): { status: number; headers: [string
   const lines = head.split("\n");
   const status = /^HTTP\/\S+ (\d{3})/.exec(lines[0]);
   if (!status) throw new Error(`a \`\`\`http answer must start with a status line: ${lines[0]}`);
-  const headers = lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()] as [string, string]);
+  const headers = lines
+    .slice(1)
+    .map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()] as [string, string]);
   return { status: Number(status[1]), headers, body: rest.join("\n\n") };
 }
 

@@ -75,7 +75,11 @@ const ROUTES: Route[] = [
     request: (a) => call(`/v1/topics/${TOPIC}/records`, jsonInit("POST", { records: [{ value: "v" }] }, withAuth(a))),
     ok: 200,
   },
-  { title: "GET /v1/topics/{topic}/partitions/{p}/records (fetch)", request: (a) => call(`/v1/topics/${TOPIC}/partitions/0/records?offset=0`, { headers: withAuth(a) }), ok: 200 },
+  {
+    title: "GET /v1/topics/{topic}/partitions/{p}/records (fetch)",
+    request: (a) => call(`/v1/topics/${TOPIC}/partitions/0/records?offset=0`, { headers: withAuth(a) }),
+    ok: 200,
+  },
   {
     title: "POST /v1/topics/{topic}/partitions/{p}/batches (binary produce)",
     request: (a) =>
@@ -86,8 +90,16 @@ const ROUTES: Route[] = [
       }),
     ok: 200,
   },
-  { title: "GET /v1/topics/{topic}/partitions/{p}/batches (binary fetch)", request: (a) => call(`/v1/topics/${TOPIC}/partitions/0/batches?offset=0`, { headers: withAuth(a) }), ok: 200 },
-  { title: "GET /v1/topics/{topic}/partitions/{p}/offsets", request: (a) => call(`/v1/topics/${TOPIC}/partitions/0/offsets?timestamp=latest`, { headers: withAuth(a) }), ok: 200 },
+  {
+    title: "GET /v1/topics/{topic}/partitions/{p}/batches (binary fetch)",
+    request: (a) => call(`/v1/topics/${TOPIC}/partitions/0/batches?offset=0`, { headers: withAuth(a) }),
+    ok: 200,
+  },
+  {
+    title: "GET /v1/topics/{topic}/partitions/{p}/offsets",
+    request: (a) => call(`/v1/topics/${TOPIC}/partitions/0/offsets?timestamp=latest`, { headers: withAuth(a) }),
+    ok: 200,
+  },
   { title: "POST /v1/producers", request: (a) => call("/v1/producers", { method: "POST", headers: withAuth(a) }), ok: 200 },
   { title: "GET /v1/openapi.json", request: (a) => call("/v1/openapi.json", { headers: withAuth(a) }), ok: 200 },
 ];
@@ -134,8 +146,13 @@ describe("with EDGELOG_TOKEN set", () => {
     expect((await call("/v1/topics", jsonInit("POST", { name }, bad))).status).toBe(401);
     expect((await call(`/v1/topics/${TOPIC}/records`, jsonInit("POST", { records: [{ value: 1 }, { value: 2 }] }, bad))).status).toBe(401);
     expect(
-      (await call(`/v1/topics/${TOPIC}/partitions/0/batches`, { method: "POST", headers: { ...bad, "content-type": "application/vnd.kafka.record-batch.v2" }, body: batch.slice() }))
-        .status,
+      (
+        await call(`/v1/topics/${TOPIC}/partitions/0/batches`, {
+          method: "POST",
+          headers: { ...bad, "content-type": "application/vnd.kafka.record-batch.v2" },
+          body: batch.slice(),
+        })
+      ).status,
     ).toBe(401);
     expect((await call(`/v1/topics/${TOPIC}/config`, jsonInit("PATCH", { config: { "retention.ms": 1 } }, bad))).status).toBe(401);
     expect((await call(`/v1/topics/${TOPIC}/partitions`, jsonInit("POST", { count: 4 }, bad))).status).toBe(401);
@@ -169,7 +186,13 @@ describe("with EDGELOG_TOKEN unset (local development)", () => {
     expect((await api(`/v1/topics/${name}/records`, { method: "POST", json: { records: [{ value: "v" }] } })).status).toBe(200);
     expect((await api(`/v1/topics/${name}/partitions/0/records?offset=0`)).status).toBe(200);
     expect(
-      (await api(`/v1/topics/${name}/partitions/0/batches`, { method: "POST", headers: { "content-type": "application/vnd.kafka.record-batch.v2" }, body: batch.slice() })).status,
+      (
+        await api(`/v1/topics/${name}/partitions/0/batches`, {
+          method: "POST",
+          headers: { "content-type": "application/vnd.kafka.record-batch.v2" },
+          body: batch.slice(),
+        })
+      ).status,
     ).toBe(200);
     expect((await api(`/v1/topics/${name}/partitions/0/batches?offset=0`)).status).toBe(200);
     expect((await api(`/v1/topics/${name}/partitions/0/offsets?timestamp=earliest`)).status).toBe(200);

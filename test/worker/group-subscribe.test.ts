@@ -132,7 +132,14 @@ describe("a group subscription", () => {
       revoked: [],
     });
     s.send({ type: "credit", records: 1_000 });
-    s.send({ type: "start", partitions: [{ topic, partition: 0 }, { topic, partition: 1 }, { topic, partition: 2, offset: 3 }] });
+    s.send({
+      type: "start",
+      partitions: [
+        { topic, partition: 0 },
+        { topic, partition: 1 },
+        { topic, partition: 2, offset: 3 },
+      ],
+    });
     await until(() => count(s) === 5 + 3 + 2);
     await produceEach(topic, 3, 3, 5);
     await until(() => count(s) === 10 + 9);
@@ -221,7 +228,11 @@ describe("a group subscription", () => {
     expect(recordsFrames(sb)).toEqual([]);
     // A commits what it processed of them (10 each) and releases.
     const aNow: Answer = { ...a, generation: revoking.generation };
-    await commit(group, aNow, moved.map((tp) => ({ ...tp, offset: 10 })));
+    await commit(
+      group,
+      aNow,
+      moved.map((tp) => ({ ...tp, offset: 10 })),
+    );
     sa.send({ type: "released", generation: revoking.generation });
     const handed = await nextFrame<AssignmentFrame>(sb, "assignment", (f) => f.assignment.length === 2, 10_000);
     expect(keys(handed.assignment)).toEqual(keys(moved));
@@ -310,7 +321,9 @@ describe("a group subscription", () => {
     await expectError(await api(`/v1/groups/${group}/members/${old.memberId}/subscribe`), 400, "INVALID_REQUEST");
     const badGroup = await api(`/v1/groups/bad%20group/members/${old.memberId}/subscribe`, { headers: { upgrade: "websocket" } });
     await expectError(badGroup, 400, "INVALID_GROUP_ID");
-    const badReset = await api(`/v1/groups/${group}/members/${old.memberId}/subscribe?autoOffsetReset=never`, { headers: { upgrade: "websocket" } });
+    const badReset = await api(`/v1/groups/${group}/members/${old.memberId}/subscribe?autoOffsetReset=never`, {
+      headers: { upgrade: "websocket" },
+    });
     await expectError(badReset, 400, "INVALID_REQUEST");
   }, 20_000);
 
@@ -318,7 +331,9 @@ describe("a group subscription", () => {
     const { group, member } = await setUp("auth", 1, 0);
     const upgrade = async (query: string) => {
       const ctx = createExecutionContext();
-      const request = new Request(`${BASE}/v1/groups/${group}/members/${member.memberId}/subscribe${query}`, { headers: { upgrade: "websocket" } });
+      const request = new Request(`${BASE}/v1/groups/${group}/members/${member.memberId}/subscribe${query}`, {
+        headers: { upgrade: "websocket" },
+      });
       const res = await worker.fetch(request, { ...env, EDGELOG_TOKEN: "s3cret" }, ctx);
       await waitOnExecutionContext(ctx);
       return res;
@@ -329,7 +344,9 @@ describe("a group subscription", () => {
     expect(res.status).toBe(101);
     const ws = res.webSocket!;
     ws.accept();
-    const first = await new Promise<AssignmentFrame>((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(e.data as string))));
+    const first = await new Promise<AssignmentFrame>((resolve) =>
+      ws.addEventListener("message", (e) => resolve(JSON.parse(e.data as string))),
+    );
     expect(first).toMatchObject({ type: "assignment", generation: member.generation });
     ws.close(1000);
   });
@@ -342,13 +359,30 @@ describe("a group subscription", () => {
       s.send(frame);
       return (await nextFrame<ErrorFrame>(s, "error")).error;
     };
-    for (const bad of ["not json", "[1]", { type: "nope" }, { type: "credit", records: -1 }, { type: "credit" }, { type: "start", partitions: [] }, { type: "start", partitions: [{ topic }] }, { type: "released" }]) {
+    for (const bad of [
+      "not json",
+      "[1]",
+      { type: "nope" },
+      { type: "credit", records: -1 },
+      { type: "credit" },
+      { type: "start", partitions: [] },
+      { type: "start", partitions: [{ topic }] },
+      { type: "released" },
+    ]) {
       expect(await refusal(bad), JSON.stringify(bad)).toMatchObject({ code: "INVALID_REQUEST", retriable: false });
     }
-    const notMine = await refusal({ type: "start", partitions: [{ topic: other, partition: 0 }, { topic, partition: 1 }] });
+    const notMine = await refusal({
+      type: "start",
+      partitions: [
+        { topic: other, partition: 0 },
+        { topic, partition: 1 },
+      ],
+    });
     expect(notMine.code).toBe("REBALANCE_IN_PROGRESS");
     expect(notMine.message).toContain(`${other}/0`);
-    expect((await refusal({ type: "start", generation: a.generation + 5, partitions: [{ topic, partition: 0 }] })).code).toBe("ILLEGAL_GENERATION");
+    expect((await refusal({ type: "start", generation: a.generation + 5, partitions: [{ topic, partition: 0 }] })).code).toBe(
+      "ILLEGAL_GENERATION",
+    );
     expect((await refusal({ type: "released", generation: a.generation + 5 })).code).toBe("ILLEGAL_GENERATION");
     s.send({ type: "ping" });
     await s.next(is("pong"));

@@ -26,12 +26,19 @@ function resetRes(group: string, body: unknown): Promise<Response> {
   return api(`/v1/groups/${group}/offsets/reset`, { method: "POST", json: body });
 }
 
-async function reset(group: string, body: unknown): Promise<{ resetId: number; offsets: { topic: string; partition: number; offset: number }[] }> {
+async function reset(
+  group: string,
+  body: unknown,
+): Promise<{ resetId: number; offsets: { topic: string; partition: number; offset: number }[] }> {
   return ok(await resetRes(group, body));
 }
 
 async function produced(topic: string, records: unknown[]): Promise<{ partition: number; offset: number }[]> {
-  return (await ok<{ offsets: { partition: number; offset: number }[] }>(await api(`/v1/topics/${topic}/records`, { method: "POST", json: { records } }))).offsets;
+  return (
+    await ok<{ offsets: { partition: number; offset: number }[] }>(
+      await api(`/v1/topics/${topic}/records`, { method: "POST", json: { records } }),
+    )
+  ).offsets;
 }
 
 /** Heartbeats every member until the group is Stable (bounded); answers each member's latest answer. */
@@ -51,7 +58,9 @@ function objectStorage(group: string) {
       .toArray()
       .map((r) => r.name)
       .sort();
-    const rows = Object.fromEntries(names.map((name) => [name, state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM "${name}"`).one().n]));
+    const rows = Object.fromEntries(
+      names.map((name) => [name, state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM "${name}"`).one().n]),
+    );
     return { rows, alarm: await state.storage.getAlarm() };
   });
 }
@@ -61,8 +70,14 @@ describe("describe", () => {
     const topic = uniqueTopic("lag");
     await createTopic(topic, 2);
     const group = uniqueTopic("g-lag");
-    await produced(topic, Array.from({ length: 7 }, (_, i) => ({ value: `p0-${i}`, partition: 0 })));
-    await produced(topic, Array.from({ length: 3 }, (_, i) => ({ value: `p1-${i}`, partition: 1 })));
+    await produced(
+      topic,
+      Array.from({ length: 7 }, (_, i) => ({ value: `p0-${i}`, partition: 0 })),
+    );
+    await produced(
+      topic,
+      Array.from({ length: 3 }, (_, i) => ({ value: `p1-${i}`, partition: 1 })),
+    );
     const a = await join(group, { topics: [topic], instanceId: "reader", sessionTimeoutMs: 30_000 });
     await commit(group, a, [{ topic, partition: 0, offset: 4 }]);
 
@@ -72,7 +87,18 @@ describe("describe", () => {
       state: "Stable",
       generation: 1,
       assignor: "sticky",
-      members: [{ memberId: a.memberId, instanceId: "reader", topics: [topic], sessionTimeoutMs: 30_000, assignment: [{ topic, partition: 0 }, { topic, partition: 1 }] }],
+      members: [
+        {
+          memberId: a.memberId,
+          instanceId: "reader",
+          topics: [topic],
+          sessionTimeoutMs: 30_000,
+          assignment: [
+            { topic, partition: 0 },
+            { topic, partition: 1 },
+          ],
+        },
+      ],
       partitions: [
         { topic, partition: 0, committed: 4, highWatermark: 7, lag: 3 },
         // Never committed: a consumer would start at the log start (0 here), so everything is lag.
@@ -81,7 +107,10 @@ describe("describe", () => {
     });
 
     // Lag follows the log and the commits.
-    await produced(topic, [{ value: "p0-7", partition: 0 }, { value: "p0-8", partition: 0 }]);
+    await produced(topic, [
+      { value: "p0-7", partition: 0 },
+      { value: "p0-8", partition: 0 },
+    ]);
     expect((await describeGroup(group)).partitions[0]).toEqual({ topic, partition: 0, committed: 4, highWatermark: 9, lag: 5 });
     await commit(group, a, [
       { topic, partition: 0, offset: 9 },
@@ -97,7 +126,10 @@ describe("describe", () => {
     const name = uniqueTopic("lag-retention");
     const topic = await createTopic(name, 1, { "retention.ms": 60_000 });
     const old = Date.now() - HOUR;
-    await produced(name, [0, 1, 2, 3].map((i) => ({ value: `old-${i}`, timestamp: old })));
+    await produced(
+      name,
+      [0, 1, 2, 3].map((i) => ({ value: `old-${i}`, timestamp: old })),
+    );
     await produced(name, [{ value: "new-0" }, { value: "new-1" }]);
     await runDurableObjectAlarm(leaderStub(topic));
     expect((await describeTopic(name)).partitions[0]).toMatchObject({ logStartOffset: 4, highWatermark: 6 });
@@ -188,9 +220,15 @@ describe("reset", () => {
   it("a reset to an offset outside any named partition's [log start, high watermark] is 400 OFFSET_OUT_OF_RANGE and changes nothing", async () => {
     const name = uniqueTopic("reset-range");
     const topic = await createTopic(name, 2, { "retention.ms": 60_000 });
-    await produced(name, [0, 1, 2].map((i) => ({ value: `old-${i}`, partition: 0, timestamp: Date.now() - HOUR })));
+    await produced(
+      name,
+      [0, 1, 2].map((i) => ({ value: `old-${i}`, partition: 0, timestamp: Date.now() - HOUR })),
+    );
     await produced(name, [{ value: "new", partition: 0 }]);
-    await produced(name, [0, 1, 2, 3, 4].map((i) => ({ value: `p1-${i}`, partition: 1 })));
+    await produced(
+      name,
+      [0, 1, 2, 3, 4].map((i) => ({ value: `p1-${i}`, partition: 1 })),
+    );
     await runDurableObjectAlarm(leaderStub(topic, 0));
     expect((await describeTopic(name)).partitions.map((p) => [p.logStartOffset, p.highWatermark])).toEqual([
       [3, 4],
@@ -198,7 +236,13 @@ describe("reset", () => {
     ]);
     const group = uniqueTopic("g-reset-range");
     const first = await reset(group, { topics: [name], to: "earliest" });
-    expect(first).toEqual({ resetId: 1, offsets: [{ topic: name, partition: 0, offset: 3 }, { topic: name, partition: 1, offset: 0 }] });
+    expect(first).toEqual({
+      resetId: 1,
+      offsets: [
+        { topic: name, partition: 0, offset: 3 },
+        { topic: name, partition: 1, offset: 0 },
+      ],
+    });
     const before = await storedOffsets(group);
     await expectError(await resetRes(group, { topics: [name], to: { offset: 5 } }), 400, "OFFSET_OUT_OF_RANGE"); // past p0's high watermark
     await expectError(await resetRes(group, { topics: [name], to: { offset: 2 } }), 400, "OFFSET_OUT_OF_RANGE"); // below p0's log start
@@ -277,7 +321,10 @@ describe("durability", () => {
     const topic = uniqueTopic("durable");
     await createTopic(topic, 4);
     const group = uniqueTopic("g-durable");
-    let members = [await join(group, { topics: [topic], assignor: "roundrobin" }), await join(group, { topics: [topic], instanceId: "keeper" })];
+    let members = [
+      await join(group, { topics: [topic], assignor: "roundrobin" }),
+      await join(group, { topics: [topic], instanceId: "keeper" }),
+    ];
     members = await settle(group, members);
     await commit(group, members[0], [{ ...members[0].assignment[0], offset: 0, metadata: "before the reset" }]);
     const before = await describeGroup(group);
@@ -301,11 +348,18 @@ describe("durability", () => {
     // The generation still fences, ownership still holds, and the assignor is still the group's.
     await commit(group, members[1], [{ ...members[1].assignment[0], offset: 0 }]);
     await expectError(
-      await api(`/v1/groups/${group}/offsets`, { method: "POST", json: { memberId: members[1].memberId, generation: before.generation - 1, offsets: [{ ...members[1].assignment[0], offset: 0 }] } }),
+      await api(`/v1/groups/${group}/offsets`, {
+        method: "POST",
+        json: { memberId: members[1].memberId, generation: before.generation - 1, offsets: [{ ...members[1].assignment[0], offset: 0 }] },
+      }),
       409,
       "ILLEGAL_GENERATION",
     );
-    await expectError(await api(`/v1/groups/${group}/members`, { method: "POST", json: { topics: [topic], assignor: "range" } }), 409, "INCONSISTENT_GROUP_PROTOCOL");
+    await expectError(
+      await api(`/v1/groups/${group}/members`, { method: "POST", json: { topics: [topic], assignor: "range" } }),
+      409,
+      "INCONSISTENT_GROUP_PROTOCOL",
+    );
     // A static member's rejoin still finds its partitions.
     const keeper = await join(group, { topics: [topic], instanceId: "keeper" });
     expect(sorted(keeper.assignment)).toEqual(sorted(members[1].assignment));

@@ -101,11 +101,31 @@ describe("join", () => {
       { name: "an object instanceId", body: { topics: [topic], instanceId: {} }, status: 400, code: "INVALID_REQUEST" },
       { name: "a 250-character instanceId", body: { topics: [topic], instanceId: "i".repeat(250) }, status: 400, code: "INVALID_REQUEST" },
       { name: "sessionTimeoutMs 999", body: { topics: [topic], sessionTimeoutMs: 999 }, status: 400, code: "INVALID_SESSION_TIMEOUT" },
-      { name: "sessionTimeoutMs 1800001", body: { topics: [topic], sessionTimeoutMs: 1_800_001 }, status: 400, code: "INVALID_SESSION_TIMEOUT" },
+      {
+        name: "sessionTimeoutMs 1800001",
+        body: { topics: [topic], sessionTimeoutMs: 1_800_001 },
+        status: 400,
+        code: "INVALID_SESSION_TIMEOUT",
+      },
       { name: "sessionTimeoutMs 0", body: { topics: [topic], sessionTimeoutMs: 0 }, status: 400, code: "INVALID_SESSION_TIMEOUT" },
-      { name: "sessionTimeoutMs negative", body: { topics: [topic], sessionTimeoutMs: -45_000 }, status: 400, code: "INVALID_SESSION_TIMEOUT" },
-      { name: "sessionTimeoutMs a float", body: { topics: [topic], sessionTimeoutMs: 1_500.5 }, status: 400, code: "INVALID_SESSION_TIMEOUT" },
-      { name: "sessionTimeoutMs a string", body: { topics: [topic], sessionTimeoutMs: "5000" }, status: 400, code: "INVALID_SESSION_TIMEOUT" },
+      {
+        name: "sessionTimeoutMs negative",
+        body: { topics: [topic], sessionTimeoutMs: -45_000 },
+        status: 400,
+        code: "INVALID_SESSION_TIMEOUT",
+      },
+      {
+        name: "sessionTimeoutMs a float",
+        body: { topics: [topic], sessionTimeoutMs: 1_500.5 },
+        status: 400,
+        code: "INVALID_SESSION_TIMEOUT",
+      },
+      {
+        name: "sessionTimeoutMs a string",
+        body: { topics: [topic], sessionTimeoutMs: "5000" },
+        status: 400,
+        code: "INVALID_SESSION_TIMEOUT",
+      },
       { name: "sessionTimeoutMs null", body: { topics: [topic], sessionTimeoutMs: null }, status: 400, code: "INVALID_SESSION_TIMEOUT" },
       { name: "an unknown assignor", body: { topics: [topic], assignor: "cooperative-sticky" }, status: 400, code: "UNSUPPORTED_ASSIGNOR" },
       { name: "an assignor in capitals", body: { topics: [topic], assignor: "RANGE" }, status: 400, code: "UNSUPPORTED_ASSIGNOR" },
@@ -117,14 +137,22 @@ describe("join", () => {
 
     // On a group never used: it stays unused and unlisted.
     const fresh = uniqueTopic("g-join-fresh");
-    await refuseAll(cases, (body) => join(fresh, body), () => describeGroup(fresh));
+    await refuseAll(
+      cases,
+      (body) => join(fresh, body),
+      () => describeGroup(fresh),
+    );
     expect(await describeGroup(fresh)).toMatchObject({ state: "Empty", generation: 0, members: [] });
     expect(await listedGroups()).not.toContain(fresh);
 
     // On a group with a member: no member added, no generation bumped, no partition moved.
     const busy = uniqueTopic("g-join-busy");
     const a = await ok<Answer>(await join(busy, { topics: [topic] }));
-    await refuseAll(cases, (body) => join(busy, body), () => describeGroup(busy));
+    await refuseAll(
+      cases,
+      (body) => join(busy, body),
+      () => describeGroup(busy),
+    );
     const hb = await ok<Answer>(await post(`/v1/groups/${busy}/members/${a.memberId}/heartbeat`, {}));
     expect(hb).toMatchObject({ generation: 1, assignment: a.assignment, pending: [] });
   });
@@ -169,9 +197,15 @@ describe("heartbeat", () => {
       { name: "a JSON array", body: [], status: 400, code: "INVALID_REQUEST" },
       { name: "JSON null", body: { raw: "null" }, status: 400, code: "INVALID_REQUEST" },
     ];
-    await refuseAll(cases, (body) => post(path, body), () => describeGroup(group));
+    await refuseAll(
+      cases,
+      (body) => post(path, body),
+      () => describeGroup(group),
+    );
     // The refused heartbeats released nothing: a may still commit the partition it is giving up.
-    expect(await ok(await commit(group, { memberId: a.memberId, generation: told.generation, offsets: [{ ...moving, offset: 0 }] }))).toEqual({ committed: 1 });
+    expect(
+      await ok(await commit(group, { memberId: a.memberId, generation: told.generation, offsets: [{ ...moving, offset: 0 }] })),
+    ).toEqual({ committed: 1 });
     // An empty body and {} are both a heartbeat.
     expect((await ok<Answer>(await post(path, { raw: null }))).generation).toBe(told.generation);
     expect((await ok<Answer>(await post(path, {}))).generation).toBe(told.generation);
@@ -186,7 +220,9 @@ describe("commit", () => {
     const group = uniqueTopic("g-commit");
     const a = await ok<Answer>(await join(group, { topics: [topic] }));
     const { memberId, generation } = a;
-    expect(await ok(await commit(group, { memberId, generation, offsets: [{ topic, partition: 0, offset: 1 }] }))).toEqual({ committed: 1 });
+    expect(await ok(await commit(group, { memberId, generation, offsets: [{ topic, partition: 0, offset: 1 }] }))).toEqual({
+      committed: 1,
+    });
     const entry = { topic, partition: 1, offset: 5 };
     const base = { memberId, generation };
     const cases: Case[] = [
@@ -197,8 +233,18 @@ describe("commit", () => {
       { name: "an empty memberId", body: { memberId: "", generation, offsets: [entry] }, status: 400, code: "INVALID_REQUEST" },
       { name: "a numeric memberId", body: { memberId: 5, generation, offsets: [entry] }, status: 400, code: "INVALID_REQUEST" },
       { name: "no generation", body: { memberId, offsets: [entry] }, status: 400, code: "INVALID_REQUEST" },
-      { name: "a string generation", body: { memberId, generation: String(generation), offsets: [entry] }, status: 400, code: "INVALID_REQUEST" },
-      { name: "a float generation", body: { memberId, generation: generation + 0.5, offsets: [entry] }, status: 400, code: "INVALID_REQUEST" },
+      {
+        name: "a string generation",
+        body: { memberId, generation: String(generation), offsets: [entry] },
+        status: 400,
+        code: "INVALID_REQUEST",
+      },
+      {
+        name: "a float generation",
+        body: { memberId, generation: generation + 0.5, offsets: [entry] },
+        status: 400,
+        code: "INVALID_REQUEST",
+      },
       { name: "a negative generation", body: { memberId, generation: -1, offsets: [entry] }, status: 400, code: "INVALID_REQUEST" },
       { name: "a null generation", body: { memberId, generation: null, offsets: [entry] }, status: 400, code: "INVALID_REQUEST" },
       { name: "no offsets", body: base, status: 400, code: "INVALID_REQUEST" },
@@ -218,34 +264,105 @@ describe("commit", () => {
       { name: "a float partition", body: { ...base, offsets: [{ ...entry, partition: 0.5 }] }, status: 400, code: "INVALID_REQUEST" },
       { name: "a string partition", body: { ...base, offsets: [{ ...entry, partition: "1" }] }, status: 400, code: "INVALID_REQUEST" },
       { name: "no topic", body: { ...base, offsets: [{ partition: 1, offset: 5 }] }, status: 400, code: "INVALID_TOPIC_EXCEPTION" },
-      { name: "an illegal topic name", body: { ...base, offsets: [{ ...entry, topic: "a b" }] }, status: 400, code: "INVALID_TOPIC_EXCEPTION" },
-      { name: "an unknown topic", body: { ...base, offsets: [{ ...entry, topic: uniqueTopic("missing") }] }, status: 404, code: "UNKNOWN_TOPIC_OR_PARTITION" },
-      { name: "a partition out of range", body: { ...base, offsets: [{ ...entry, partition: 2 }] }, status: 404, code: "UNKNOWN_TOPIC_OR_PARTITION" },
-      { name: "metadata over 4096 characters", body: { ...base, offsets: [{ ...entry, metadata: "m".repeat(4_097) }] }, status: 400, code: "OFFSET_METADATA_TOO_LARGE" },
+      {
+        name: "an illegal topic name",
+        body: { ...base, offsets: [{ ...entry, topic: "a b" }] },
+        status: 400,
+        code: "INVALID_TOPIC_EXCEPTION",
+      },
+      {
+        name: "an unknown topic",
+        body: { ...base, offsets: [{ ...entry, topic: uniqueTopic("missing") }] },
+        status: 404,
+        code: "UNKNOWN_TOPIC_OR_PARTITION",
+      },
+      {
+        name: "a partition out of range",
+        body: { ...base, offsets: [{ ...entry, partition: 2 }] },
+        status: 404,
+        code: "UNKNOWN_TOPIC_OR_PARTITION",
+      },
+      {
+        name: "metadata over 4096 characters",
+        body: { ...base, offsets: [{ ...entry, metadata: "m".repeat(4_097) }] },
+        status: 400,
+        code: "OFFSET_METADATA_TOO_LARGE",
+      },
       { name: "numeric metadata", body: { ...base, offsets: [{ ...entry, metadata: 5 }] }, status: 400, code: "INVALID_REQUEST" },
       { name: "object metadata", body: { ...base, offsets: [{ ...entry, metadata: { a: 1 } }] }, status: 400, code: "INVALID_REQUEST" },
-      { name: "the same partition twice", body: { ...base, offsets: [entry, { ...entry, offset: 6 }] }, status: 400, code: "INVALID_REQUEST" },
+      {
+        name: "the same partition twice",
+        body: { ...base, offsets: [entry, { ...entry, offset: 6 }] },
+        status: 400,
+        code: "INVALID_REQUEST",
+      },
       { name: "an unknown entry field", body: { ...base, offsets: [{ ...entry, leaderEpoch: 0 }] }, status: 400, code: "INVALID_REQUEST" },
-      { name: "an unknown top-level field", body: { ...base, offsets: [entry], groupInstanceId: null }, status: 400, code: "INVALID_REQUEST" },
-      { name: "a good entry then a bad one", body: { ...base, offsets: [{ topic, partition: 0, offset: 9 }, { ...entry, offset: -5 }] }, status: 400, code: "INVALID_REQUEST" },
-      { name: "a good entry then an unknown partition", body: { ...base, offsets: [{ topic, partition: 0, offset: 9 }, { ...entry, partition: 7 }] }, status: 404, code: "UNKNOWN_TOPIC_OR_PARTITION" },
+      {
+        name: "an unknown top-level field",
+        body: { ...base, offsets: [entry], groupInstanceId: null },
+        status: 400,
+        code: "INVALID_REQUEST",
+      },
+      {
+        name: "a good entry then a bad one",
+        body: {
+          ...base,
+          offsets: [
+            { topic, partition: 0, offset: 9 },
+            { ...entry, offset: -5 },
+          ],
+        },
+        status: 400,
+        code: "INVALID_REQUEST",
+      },
+      {
+        name: "a good entry then an unknown partition",
+        body: {
+          ...base,
+          offsets: [
+            { topic, partition: 0, offset: 9 },
+            { ...entry, partition: 7 },
+          ],
+        },
+        status: 404,
+        code: "UNKNOWN_TOPIC_OR_PARTITION",
+      },
     ];
-    await refuseAll(cases, (body) => commit(group, body), () => storedOffsets(group));
+    await refuseAll(
+      cases,
+      (body) => commit(group, body),
+      () => storedOffsets(group),
+    );
     expect(await storedOffsets(group)).toEqual([{ topic, partition: 0, offset: 1, metadata: null, resetId: 0 }]);
     // Metadata of exactly 4096 characters, and a null one, are fine.
-    expect(await ok(await commit(group, { ...base, offsets: [{ ...entry, metadata: "m".repeat(4_096) }, { topic, partition: 0, offset: 2, metadata: null }] }))).toEqual({ committed: 2 });
+    expect(
+      await ok(
+        await commit(group, {
+          ...base,
+          offsets: [
+            { ...entry, metadata: "m".repeat(4_096) },
+            { topic, partition: 0, offset: 2, metadata: null },
+          ],
+        }),
+      ),
+    ).toEqual({ committed: 2 });
     expect((await storedOffsets(group)).map((o) => o.metadata?.length ?? null)).toEqual([null, 4_096]);
     expect((await describeGroup(group)).generation).toBe(generation);
   });
 });
 
 describe("reset", () => {
-  it("a reset with a bad \"to\", bad topics or unknown fields is refused with its code, changes no offset and uses no reset id", async () => {
+  it('a reset with a bad "to", bad topics or unknown fields is refused with its code, changes no offset and uses no reset id', async () => {
     const topic = uniqueTopic("reset");
     await createTopic(topic, 1);
-    await api(`/v1/topics/${topic}/records`, { method: "POST", json: { records: [{ value: "a" }, { value: "b" }] } }).then((res) => ok(res));
+    await api(`/v1/topics/${topic}/records`, { method: "POST", json: { records: [{ value: "a" }, { value: "b" }] } }).then((res) =>
+      ok(res),
+    );
     const group = uniqueTopic("g-reset");
-    expect(await ok(await reset(group, { topics: [topic], to: { offset: 1 } }))).toEqual({ resetId: 1, offsets: [{ topic, partition: 0, offset: 1 }] });
+    expect(await ok(await reset(group, { topics: [topic], to: { offset: 1 } }))).toEqual({
+      resetId: 1,
+      offsets: [{ topic, partition: 0, offset: 1 }],
+    });
     const cases: Case[] = [
       { name: "no body", body: { raw: null }, status: 400, code: "INVALID_REQUEST" },
       { name: "not JSON", body: { raw: "earliest" }, status: 400, code: "INVALID_REQUEST" },
@@ -266,9 +383,18 @@ describe("reset", () => {
       { name: "an unknown field", body: { to: "earliest", dryRun: true }, status: 400, code: "INVALID_REQUEST" },
       { name: "topics a string", body: { topics: topic, to: "earliest" }, status: 400, code: "INVALID_REQUEST" },
       { name: "an illegal topic name", body: { topics: ["a/b"], to: "earliest" }, status: 400, code: "INVALID_TOPIC_EXCEPTION" },
-      { name: "an unknown topic", body: { topics: [topic, uniqueTopic("missing")], to: "earliest" }, status: 404, code: "UNKNOWN_TOPIC_OR_PARTITION" },
+      {
+        name: "an unknown topic",
+        body: { topics: [topic, uniqueTopic("missing")], to: "earliest" },
+        status: 404,
+        code: "UNKNOWN_TOPIC_OR_PARTITION",
+      },
     ];
-    await refuseAll(cases, (body) => reset(group, body), () => storedOffsets(group));
+    await refuseAll(
+      cases,
+      (body) => reset(group, body),
+      () => storedOffsets(group),
+    );
     // No reset id was used by the refusals.
     expect(await ok(await reset(group, { to: "earliest" }))).toEqual({ resetId: 2, offsets: [{ topic, partition: 0, offset: 0 }] });
   });

@@ -66,7 +66,9 @@ class AnswerLog {
     const mine = new Set(answer.assignment.map(tpKey));
     for (const [other, theirs] of this.#latest) {
       if (other === who) continue;
-      for (const tp of mine) if (theirs.has(tp)) this.anomalies.push(`${tp} is in the latest answers of ${other} and of ${who} (generation ${answer.generation})`);
+      for (const tp of mine)
+        if (theirs.has(tp))
+          this.anomalies.push(`${tp} is in the latest answers of ${other} and of ${who} (generation ${answer.generation})`);
     }
     this.#latest.set(who, mine);
   }
@@ -137,7 +139,10 @@ class Member {
   }
 
   /** Commits at this member's current generation (or `generation`); answers the raw response. */
-  commit(offsets: { topic: string; partition: number; offset: number; metadata?: string }[], generation = this.generation): Promise<Response> {
+  commit(
+    offsets: { topic: string; partition: number; offset: number; metadata?: string }[],
+    generation = this.generation,
+  ): Promise<Response> {
     return commitRes(this.group, this.memberId, generation, offsets);
   }
 }
@@ -187,7 +192,9 @@ describe("membership and assignment", () => {
     expect(sorted(a.answer.assignment)).toEqual(sorted([...all(t1, 3), ...all(t2, 2)]));
     const described = await describeGroup(group);
     expect(described).toMatchObject({ group, state: "Stable", generation: 1, assignor: "sticky" });
-    expect(described.members).toEqual([{ memberId: a.memberId, instanceId: null, topics: [t1, t2].sort(), sessionTimeoutMs: 45_000, assignment: expect.any(Array) }]);
+    expect(described.members).toEqual([
+      { memberId: a.memberId, instanceId: null, topics: [t1, t2].sort(), sessionTimeoutMs: 45_000, assignment: expect.any(Array) },
+    ]);
     expect(sorted(described.members[0].assignment)).toEqual(sorted(a.answer.assignment));
     expect(a.log.check()).toEqual([]);
   });
@@ -517,7 +524,14 @@ describe("commits", () => {
     const topic = uniqueTopic("commit");
     await createTopic(topic, 2);
     const group = uniqueTopic("g-commit");
-    expect((await produce(topic, [0, 1, 2, 3, 4].map((i) => ({ value: `r${i}`, partition: 0 })))).status).toBe(200);
+    expect(
+      (
+        await produce(
+          topic,
+          [0, 1, 2, 3, 4].map((i) => ({ value: `r${i}`, partition: 0 })),
+        )
+      ).status,
+    ).toBe(200);
     const a = await Member.join(group, { topics: [topic] });
     const read = (await (await fetchRecords(topic, 0, "offset=0")).json()) as { records: { offset: number }[] };
     expect(read.records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
@@ -538,7 +552,14 @@ describe("commits", () => {
     expect((await storedOffsets(group))[1]).toEqual({ topic, partition: 1, offset: 0, metadata: "again", resetId: 0 });
 
     // A member that takes over reads exactly what was not processed.
-    expect((await produce(topic, [5, 6, 7].map((i) => ({ value: `r${i}`, partition: 0 })))).status).toBe(200);
+    expect(
+      (
+        await produce(
+          topic,
+          [5, 6, 7].map((i) => ({ value: `r${i}`, partition: 0 })),
+        )
+      ).status,
+    ).toBe(200);
     await a.leave();
     const b = await Member.join(group, { topics: [topic] });
     expect(sorted(b.answer.assignment)).toEqual(all(topic, 2));
@@ -575,7 +596,11 @@ describe("commits", () => {
     const group = uniqueTopic("g-unknown-member");
     const a = await Member.join(group, { topics: [topic] });
     await expectCommitted(await a.commit([{ topic, partition: 0, offset: 3 }]), 1);
-    await expectError(await commitRes(group, crypto.randomUUID(), a.generation, [{ topic, partition: 0, offset: 9 }]), 404, "UNKNOWN_MEMBER_ID");
+    await expectError(
+      await commitRes(group, crypto.randomUUID(), a.generation, [{ topic, partition: 0, offset: 9 }]),
+      404,
+      "UNKNOWN_MEMBER_ID",
+    );
     const generation = a.generation;
     await a.leave();
     await expectError(await commitRes(group, a.memberId, generation, [{ topic, partition: 0, offset: 9 }]), 404, "UNKNOWN_MEMBER_ID");
@@ -705,7 +730,8 @@ class Consumer {
       if (body.records.length === 0) continue;
       for (const r of body.records) consumed.push({ by: this.member.who, partition: tp.partition, offset: r.offset, value: r.value });
       processed += body.records.length;
-      if (commit) await expectCommitted(await this.member.commit([{ ...tp, offset: body.records.at(-1)!.offset + 1 }], answer.generation), 1);
+      if (commit)
+        await expectCommitted(await this.member.commit([{ ...tp, offset: body.records.at(-1)!.offset + 1 }], answer.generation), 1);
     }
     return processed;
   }
@@ -728,7 +754,11 @@ async function produce400(topic: string): Promise<Map<string, string>> {
 }
 
 /** Checks a consumption history against what was stored: duplicates (outside `allowed`), gaps, wrong values. */
-function checkConsumed(consumed: Consumed[], stored: Map<string, string>, allowed: (partition: number, offset: number) => boolean = () => false): string[] {
+function checkConsumed(
+  consumed: Consumed[],
+  stored: Map<string, string>,
+  allowed: (partition: number, offset: number) => boolean = () => false,
+): string[] {
   const anomalies: string[] = [];
   const seen = new Map<string, string>();
   for (const c of consumed) {
@@ -835,8 +865,11 @@ describe("queue and publish-subscribe semantics", () => {
     for (const c of consumed) twice.set(`${c.partition}/${c.offset}`, (twice.get(`${c.partition}/${c.offset}`) ?? 0) + 1);
     const duplicated = [...twice].filter(([, n]) => n > 1).map(([slot]) => slot);
     expect(duplicated.sort()).toEqual([...uncommitted].sort());
-    for (const slot of uncommitted) expect(consumed.filter((c) => `${c.partition}/${c.offset}` === slot).map((c) => c.by)).toEqual([doomed.member.who, survivor.member.who]);
+    for (const slot of uncommitted)
+      expect(consumed.filter((c) => `${c.partition}/${c.offset}` === slot).map((c) => c.by)).toEqual([
+        doomed.member.who,
+        survivor.member.who,
+      ]);
     expect(doomed.member.log.check()).toEqual([]);
   });
 });
-

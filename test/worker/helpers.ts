@@ -37,8 +37,16 @@ export function uniqueTopic(prefix: string): string {
 }
 
 /** Creates a topic (asserting 201) and answers its description. */
-export async function createTopic(name: string, partitions = 1, config?: Record<string, unknown>, replicationFactor?: number): Promise<TopicDescription> {
-  const res = await api("/v1/topics", { method: "POST", json: { name, partitions, ...(config ? { config } : {}), ...(replicationFactor ? { replicationFactor } : {}) } });
+export async function createTopic(
+  name: string,
+  partitions = 1,
+  config?: Record<string, unknown>,
+  replicationFactor?: number,
+): Promise<TopicDescription> {
+  const res = await api("/v1/topics", {
+    method: "POST",
+    json: { name, partitions, ...(config ? { config } : {}), ...(replicationFactor ? { replicationFactor } : {}) },
+  });
   const body = await res.json();
   expect(res.status, JSON.stringify(body)).toBe(201);
   return body as TopicDescription;
@@ -63,7 +71,11 @@ export function fetchRecords(topic: string, partition: number, query = "offset=0
 }
 
 /** Asserts the JSON error shape, status and code; answers the error for further checks. */
-export async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; retriable: boolean }> {
+export async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+): Promise<{ code: string; message: string; retriable: boolean }> {
   const text = await res.text();
   expect(res.status, text).toBe(status);
   expect(res.headers.get("content-type") ?? "").toContain("application/json");

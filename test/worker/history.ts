@@ -13,7 +13,12 @@
  */
 
 /** A seeded PRNG (mulberry32): the same seed drives the same history. */
-export function prng(seed: number): { next(): number; int(n: number): number; pick<T>(items: readonly T[]): T; chance(p: number): boolean } {
+export function prng(seed: number): {
+  next(): number;
+  int(n: number): number;
+  pick<T>(items: readonly T[]): T;
+  chance(p: number): boolean;
+} {
   let s = seed >>> 0;
   const next = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -96,7 +101,8 @@ export function checkHistory(history: History, final: Map<number, { offset: numb
     }
     if (op.type === "read") {
       op.records.forEach((r, i) => {
-        if (r.offset !== op.from + i) anomalies.push(`read of partition ${op.partition} from ${op.from}: record ${i} has offset ${r.offset}, expected ${op.from + i}`);
+        if (r.offset !== op.from + i)
+          anomalies.push(`read of partition ${op.partition} from ${op.from}: record ${i} has offset ${r.offset}, expected ${op.from + i}`);
         observe(op.partition, r.offset, r.value, `read from ${op.from}`);
       });
     }
@@ -106,7 +112,8 @@ export function checkHistory(history: History, final: Map<number, { offset: numb
   const where = new Map<string, string>();
   for (const [partition, records] of final) {
     records.forEach((r, i) => {
-      if (r.offset !== i) anomalies.push(`final read of partition ${partition}: record ${i} has offset ${r.offset} (offsets must be dense from 0)`);
+      if (r.offset !== i)
+        anomalies.push(`final read of partition ${partition}: record ${i} has offset ${r.offset} (offsets must be dense from 0)`);
       observe(partition, r.offset, r.value, "final read");
       const slot = `${partition}/${r.offset}`;
       const other = where.get(r.value);

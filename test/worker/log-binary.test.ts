@@ -6,7 +6,15 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { crc32c } from "../../protocol/crc32c";
-import { BATCH_FIELD, decodeRecords, encodeBatch, readBatchHeader, splitBatches, type DecodedRecord, type RecordInput } from "../../protocol/record-batch";
+import {
+  BATCH_FIELD,
+  decodeRecords,
+  encodeBatch,
+  readBatchHeader,
+  splitBatches,
+  type DecodedRecord,
+  type RecordInput,
+} from "../../protocol/record-batch";
 import { BASE, createTopic, expectError, fetchRecords, uniqueTopic } from "./helpers";
 
 const MEDIA_TYPE = "application/vnd.kafka.record-batch.v2";
@@ -91,7 +99,13 @@ function records(prefix: string, n: number): RecordInput[] {
   return Array.from({ length: n }, (_, i) => ({
     key: i % 3 === 2 ? null : encoder.encode(`${prefix}-k${i}`),
     value: i % 4 === 3 ? null : encoder.encode(`${prefix}-v${i} ${"·".repeat(i)}`),
-    headers: i % 2 === 0 ? [{ key: "trace", value: encoder.encode(`t${i}`) }, { key: "empty", value: null }] : [],
+    headers:
+      i % 2 === 0
+        ? [
+            { key: "trace", value: encoder.encode(`t${i}`) },
+            { key: "empty", value: null },
+          ]
+        : [],
     timestamp: t0 + i * 7,
   }));
 }
@@ -135,7 +149,10 @@ describe("binary produce and fetch", () => {
       [3, 4, "gzip"],
     ]);
     // The stored bytes are the sent bytes; only baseOffset (0-7) and partitionLeaderEpoch (12-15) were stamped.
-    for (const [sent, kept] of [[plainBatch, stored[0].bytes], [gzipBatch, stored[1].bytes]] as const) {
+    for (const [sent, kept] of [
+      [plainBatch, stored[0].bytes],
+      [gzipBatch, stored[1].bytes],
+    ] as const) {
       expect(kept.length).toBe(sent.length);
       expect([...kept.subarray(8, 12)]).toEqual([...sent.subarray(8, 12)]);
       expect([...kept.subarray(16)]).toEqual([...sent.subarray(16)]);
@@ -146,13 +163,23 @@ describe("binary produce and fetch", () => {
     // The other partition is untouched.
     expect(await highWatermark(topic, 0)).toBe(0);
     // A later append continues the offsets.
-    expect((await appended(topic, 1, await encodeBatch(records("next", 2)))).batches).toEqual([{ baseOffset: 8, lastOffset: 9, duplicate: false }]);
+    expect((await appended(topic, 1, await encodeBatch(records("next", 2)))).batches).toEqual([
+      { baseOffset: 8, lastOffset: 9, duplicate: false },
+    ]);
   });
 
   it("serves from the batch holding the asked offset (which may start before it), with the next offset after it", async () => {
     const topic = uniqueTopic("binmid");
     await createTopic(topic, 1);
-    await appended(topic, 0, concat(await encodeBatch(records("a", 4)), await encodeBatch(records("b", 4), { compression: "gzip" }), await encodeBatch(records("c", 2))));
+    await appended(
+      topic,
+      0,
+      concat(
+        await encodeBatch(records("a", 4)),
+        await encodeBatch(records("b", 4), { compression: "gzip" }),
+        await encodeBatch(records("c", 2)),
+      ),
+    );
     const mid = await getBatches(topic, 0, "offset=5&maxRecords=1");
     const batches = splitBatches(mid.bytes);
     expect(batches.map((b) => b.header.baseOffset)).toEqual([4]);
@@ -170,12 +197,20 @@ describe("binary produce and fetch", () => {
     const inputs = records("j", 4);
     await appended(topic, 0, concat(await encodeBatch(inputs.slice(0, 2), { compression: "gzip" }), await encodeBatch(inputs.slice(2))));
     const res = await fetchRecords(topic, 0, "offset=1");
-    const body = (await res.json()) as { records: { offset: number; timestamp: number; key: string | null; value: unknown; headers: Record<string, string | null> }[] };
+    const body = (await res.json()) as {
+      records: { offset: number; timestamp: number; key: string | null; value: unknown; headers: Record<string, string | null> }[];
+    };
     expect(res.status).toBe(200);
     expect(body.records).toEqual(
       expectedRecords(inputs, 0)
         .slice(1)
-        .map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: Object.fromEntries(r.headers.map((h) => [h.key, h.value])) })),
+        .map((r) => ({
+          offset: r.offset,
+          timestamp: r.timestamp,
+          key: r.key,
+          value: r.value,
+          headers: Object.fromEntries(r.headers.map((h) => [h.key, h.value])),
+        })),
     );
   });
 
@@ -196,13 +231,25 @@ describe("binary produce and fetch", () => {
 describe("corrupt input is refused and stores nothing", () => {
   /** Each case turns a valid 3-record batch into the body to send. */
   const cases: { title: string; code: string; status?: number; corrupt: (batch: Uint8Array, good: Uint8Array) => Uint8Array }[] = [
-    { title: "a flipped byte in the attributes (right after the CRC)", code: "CORRUPT_MESSAGE", corrupt: (b) => ((b[BATCH_FIELD.attributes + 1] ^= 0x40), b) },
+    {
+      title: "a flipped byte in the attributes (right after the CRC)",
+      code: "CORRUPT_MESSAGE",
+      corrupt: (b) => ((b[BATCH_FIELD.attributes + 1] ^= 0x40), b),
+    },
     { title: "a flipped byte in a record's value", code: "CORRUPT_MESSAGE", corrupt: (b) => ((b[b.length - 10] ^= 0x01), b) },
     { title: "a flipped byte in the last record", code: "CORRUPT_MESSAGE", corrupt: (b) => ((b[b.length - 1] ^= 0xff), b) },
     { title: "a truncated batch", code: "CORRUPT_MESSAGE", corrupt: (b) => b.slice(0, b.length - 5) },
     { title: "a batch cut inside its header", code: "CORRUPT_MESSAGE", corrupt: (b) => b.slice(0, 30) },
-    { title: "a batchLength longer than the batch", code: "CORRUPT_MESSAGE", corrupt: (b) => setInt32(b, BATCH_FIELD.batchLength, b.length - 12 + 9) },
-    { title: "a batchLength shorter than the batch", code: "CORRUPT_MESSAGE", corrupt: (b) => setInt32(b, BATCH_FIELD.batchLength, b.length - 12 - 9) },
+    {
+      title: "a batchLength longer than the batch",
+      code: "CORRUPT_MESSAGE",
+      corrupt: (b) => setInt32(b, BATCH_FIELD.batchLength, b.length - 12 + 9),
+    },
+    {
+      title: "a batchLength shorter than the batch",
+      code: "CORRUPT_MESSAGE",
+      corrupt: (b) => setInt32(b, BATCH_FIELD.batchLength, b.length - 12 - 9),
+    },
     { title: "a batchLength shorter than a header", code: "CORRUPT_MESSAGE", corrupt: (b) => setInt32(b, BATCH_FIELD.batchLength, 20) },
     {
       title: "a record length that overstates the record (CRC recomputed)",
@@ -223,7 +270,11 @@ describe("corrupt input is refused and stores nothing", () => {
         return recrc(b);
       },
     },
-    { title: "a recordsCount above the records present (CRC recomputed)", code: "CORRUPT_MESSAGE", corrupt: (b) => recrc(setInt32(b, BATCH_FIELD.recordsCount, 4)) },
+    {
+      title: "a recordsCount above the records present (CRC recomputed)",
+      code: "CORRUPT_MESSAGE",
+      corrupt: (b) => recrc(setInt32(b, BATCH_FIELD.recordsCount, 4)),
+    },
     {
       title: "recordsCount and lastOffsetDelta both one too many (CRC recomputed)",
       code: "CORRUPT_MESSAGE",
@@ -234,11 +285,31 @@ describe("corrupt input is refused and stores nothing", () => {
       code: "CORRUPT_MESSAGE",
       corrupt: (b) => recrc(setInt32(setInt32(b, BATCH_FIELD.recordsCount, 2), BATCH_FIELD.lastOffsetDelta, 1)),
     },
-    { title: "recordsCount 0 (CRC recomputed)", code: "CORRUPT_MESSAGE", corrupt: (b) => recrc(setInt32(setInt32(b, BATCH_FIELD.recordsCount, 0), BATCH_FIELD.lastOffsetDelta, -1)) },
-    { title: "a good batch followed by a corrupt one in the same body", code: "CORRUPT_MESSAGE", corrupt: (b, good) => concat(good, ((b[b.length - 3] ^= 0x10), b)) },
-    { title: "a good batch followed by a few stray bytes", code: "CORRUPT_MESSAGE", corrupt: (_b, good) => concat(good, new Uint8Array([1, 2, 3, 4, 5])) },
-    { title: "a batch of magic 1 (the legacy message format)", code: "UNSUPPORTED_FOR_MESSAGE_FORMAT", corrupt: (b) => ((b[BATCH_FIELD.magic] = 1), b) },
-    { title: "a good batch followed by one of magic 0", code: "UNSUPPORTED_FOR_MESSAGE_FORMAT", corrupt: (b, good) => concat(good, ((b[BATCH_FIELD.magic] = 0), b)) },
+    {
+      title: "recordsCount 0 (CRC recomputed)",
+      code: "CORRUPT_MESSAGE",
+      corrupt: (b) => recrc(setInt32(setInt32(b, BATCH_FIELD.recordsCount, 0), BATCH_FIELD.lastOffsetDelta, -1)),
+    },
+    {
+      title: "a good batch followed by a corrupt one in the same body",
+      code: "CORRUPT_MESSAGE",
+      corrupt: (b, good) => concat(good, ((b[b.length - 3] ^= 0x10), b)),
+    },
+    {
+      title: "a good batch followed by a few stray bytes",
+      code: "CORRUPT_MESSAGE",
+      corrupt: (_b, good) => concat(good, new Uint8Array([1, 2, 3, 4, 5])),
+    },
+    {
+      title: "a batch of magic 1 (the legacy message format)",
+      code: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+      corrupt: (b) => ((b[BATCH_FIELD.magic] = 1), b),
+    },
+    {
+      title: "a good batch followed by one of magic 0",
+      code: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+      corrupt: (b, good) => concat(good, ((b[BATCH_FIELD.magic] = 0), b)),
+    },
     { title: "an empty body", code: "INVALID_REQUEST", corrupt: () => new Uint8Array(0) },
   ];
 

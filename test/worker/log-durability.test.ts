@@ -26,19 +26,31 @@ async function produced(topic: string, records: unknown[], headers: Record<strin
 }
 
 function postBatches(topic: string, partition: number, body: Uint8Array, query = ""): Promise<Response> {
-  return SELF.fetch(`${BASE}/v1/topics/${topic}/partitions/${partition}/batches${query}`, { method: "POST", headers: { "content-type": MEDIA_TYPE }, body: body.slice() });
+  return SELF.fetch(`${BASE}/v1/topics/${topic}/partitions/${partition}/batches${query}`, {
+    method: "POST",
+    headers: { "content-type": MEDIA_TYPE },
+    body: body.slice(),
+  });
 }
 
 async function appended(topic: string, partition: number, body: Uint8Array) {
   const res = await postBatches(topic, partition, body);
-  const json = (await res.json()) as { baseOffset: number; lastOffset: number; batches: { baseOffset: number; lastOffset: number; duplicate: boolean }[] };
+  const json = (await res.json()) as {
+    baseOffset: number;
+    lastOffset: number;
+    batches: { baseOffset: number; lastOffset: number; duplicate: boolean }[];
+  };
   expect(res.status, JSON.stringify(json)).toBe(200);
   return json;
 }
 
 async function records(topic: string, partition: number, offset = 0) {
   const res = await fetchRecords(topic, partition, `offset=${offset}&maxRecords=10000`);
-  const body = (await res.json()) as { records: { offset: number; value: unknown; key: string | null }[]; highWatermark: number; logStartOffset: number };
+  const body = (await res.json()) as {
+    records: { offset: number; value: unknown; key: string | null }[];
+    highWatermark: number;
+    logStartOffset: number;
+  };
   expect(res.status, JSON.stringify(body)).toBe(200);
   return body;
 }
@@ -47,10 +59,20 @@ describe("state rebuilt from SQLite after every object is reset", () => {
   it("keeps the high watermark, records, producer sequences, idempotency keys and the next offset", async () => {
     const name = uniqueTopic("durable");
     const topic = await createTopic(name, 2);
-    await produced(name, [{ value: "a", partition: 0 }, { value: { n: 1 }, partition: 0 }, { key: "k", value: "b", partition: 1 }]);
+    await produced(name, [
+      { value: "a", partition: 0 },
+      { value: { n: 1 }, partition: 0 },
+      { key: "k", value: "b", partition: 1 },
+    ]);
     const res = await api("/v1/producers", { method: "POST" });
     const producer = (await res.json()) as { producerId: number; producerEpoch: number };
-    const batch0 = await encodeBatch([{ key: null, value: encoder.encode("idem-0") }, { key: null, value: encoder.encode("idem-1") }], { ...producer, baseSequence: 0 });
+    const batch0 = await encodeBatch(
+      [
+        { key: null, value: encoder.encode("idem-0") },
+        { key: null, value: encoder.encode("idem-1") },
+      ],
+      { ...producer, baseSequence: 0 },
+    );
     expect((await appended(name, 0, batch0)).batches).toEqual([{ baseOffset: 2, lastOffset: 3, duplicate: false }]);
     const keyedRecords = [{ value: "once-a" }, { key: "kk", value: "once-b" }];
     const keyed = await produced(name, keyedRecords, { "idempotency-key": "durable-key" });
@@ -59,7 +81,9 @@ describe("state rebuilt from SQLite after every object is reset", () => {
     await abortAllDurableObjects();
 
     const after = await describeTopic(name);
-    expect(after.partitions.map((p) => [p.logStartOffset, p.highWatermark, p.sizeBytes])).toEqual(before.partitions.map((p) => [p.logStartOffset, p.highWatermark, p.sizeBytes]));
+    expect(after.partitions.map((p) => [p.logStartOffset, p.highWatermark, p.sizeBytes])).toEqual(
+      before.partitions.map((p) => [p.logStartOffset, p.highWatermark, p.sizeBytes]),
+    );
     expect((await records(name, 0)).records.slice(0, 4).map((r) => r.value)).toEqual(["a", { n: 1 }, "idem-0", "idem-1"]);
     // The producer's retried batch is still recognised, and its next sequence still expected.
     expect((await appended(name, 0, batch0)).batches).toEqual([{ baseOffset: 2, lastOffset: 3, duplicate: true }]);
@@ -70,13 +94,26 @@ describe("state rebuilt from SQLite after every object is reset", () => {
     expect((await appended(name, 0, batch1)).batches).toEqual([{ baseOffset: hw0, lastOffset: hw0, duplicate: false }]);
     // The idempotency key still answers its first offsets, and still refuses another body.
     expect(await produced(name, keyedRecords, { "idempotency-key": "durable-key" })).toEqual(keyed);
-    await expectError(await api(`/v1/topics/${name}/records`, { method: "POST", headers: { "idempotency-key": "durable-key" }, json: { records: [{ value: "other" }] } }), 400, "INVALID_REQUEST");
+    await expectError(
+      await api(`/v1/topics/${name}/records`, {
+        method: "POST",
+        headers: { "idempotency-key": "durable-key" },
+        json: { records: [{ value: "other" }] },
+      }),
+      400,
+      "INVALID_REQUEST",
+    );
     const values = [...(await records(name, 0)).records, ...(await records(name, 1)).records].map((r) => r.value);
     expect(values.filter((v) => v === "once-a")).toHaveLength(1);
     expect(values.filter((v) => v === "once-b")).toHaveLength(1);
     // JSON appends continue at the next offset of each partition.
     const hw1 = (await describeTopic(name)).partitions[1].highWatermark;
-    expect(await produced(name, [{ value: "next-0", partition: 0 }, { value: "next-1", partition: 1 }])).toEqual([
+    expect(
+      await produced(name, [
+        { value: "next-0", partition: 0 },
+        { value: "next-1", partition: 1 },
+      ]),
+    ).toEqual([
       { partition: 0, offset: hw0 + 1 },
       { partition: 1, offset: hw1 },
     ]);
@@ -93,17 +130,28 @@ describe("state rebuilt from SQLite after every object is reset", () => {
     await produced(name, [{ value: "old-p1", timestamp: old, partition: 1 }]);
     await runDurableObjectAlarm(leaderStub(topic, 0));
     await runDurableObjectAlarm(leaderStub(topic, 1));
-    expect((await describeTopic(name)).partitions.map((p) => [p.logStartOffset, p.highWatermark])).toEqual([[2, 3], [1, 1]]);
+    expect((await describeTopic(name)).partitions.map((p) => [p.logStartOffset, p.highWatermark])).toEqual([
+      [2, 3],
+      [1, 1],
+    ]);
 
     await abortAllDurableObjects();
 
-    expect((await describeTopic(name)).partitions.map((p) => [p.logStartOffset, p.highWatermark])).toEqual([[2, 3], [1, 1]]);
+    expect((await describeTopic(name)).partitions.map((p) => [p.logStartOffset, p.highWatermark])).toEqual([
+      [2, 3],
+      [1, 1],
+    ]);
     await expectError(await fetchRecords(name, 0, "offset=1"), 400, "OFFSET_OUT_OF_RANGE");
     expect((await records(name, 0, 2)).records.map((r) => r.value)).toEqual(["new-2"]);
     expect((await records(name, 1, 1)).records).toEqual([]);
     // The retention alarm for the batch still there survived the reset.
     expect(await runInDurableObject(leaderStub(topic, 0), (_i, state) => state.storage.getAlarm())).not.toBeNull();
-    expect(await produced(name, [{ value: "p0", partition: 0 }, { value: "p1", partition: 1 }])).toEqual([
+    expect(
+      await produced(name, [
+        { value: "p0", partition: 0 },
+        { value: "p1", partition: 1 },
+      ]),
+    ).toEqual([
       { partition: 0, offset: 3 },
       { partition: 1, offset: 1 },
     ]);
@@ -116,12 +164,20 @@ describe("state rebuilt from SQLite after every object is reset", () => {
     const name = uniqueTopic("durablefence");
     await createTopic(name, 1);
     const transactionalId = uniqueTopic("durable-txn");
-    const init = async () => (await (await api("/v1/producers", { method: "POST", json: { transactionalId } })).json()) as { producerId: number; producerEpoch: number };
+    const init = async () =>
+      (await (await api("/v1/producers", { method: "POST", json: { transactionalId } })).json()) as {
+        producerId: number;
+        producerEpoch: number;
+      };
     const old = await init();
     const fresh = await init();
     await appended(name, 0, await encodeBatch([{ key: null, value: encoder.encode("new") }], { ...fresh, baseSequence: 0 }));
     await abortAllDurableObjects();
-    await expectError(await postBatches(name, 0, await encodeBatch([{ key: null, value: encoder.encode("zombie") }], { ...old, baseSequence: 0 })), 409, "PRODUCER_FENCED");
+    await expectError(
+      await postBatches(name, 0, await encodeBatch([{ key: null, value: encoder.encode("zombie") }], { ...old, baseSequence: 0 })),
+      409,
+      "PRODUCER_FENCED",
+    );
     expect((await records(name, 0)).records.map((r) => r.value)).toEqual(["new"]);
   });
 
@@ -161,7 +217,10 @@ describe("bounded reads", () => {
     const one = await encodeBatch([{ key: null, value }]);
     const count = 1300;
     // Two requests: a binary produce takes at most 1,000 batches.
-    for (const [from, to] of [[0, 650], [650, count]]) {
+    for (const [from, to] of [
+      [0, 650],
+      [650, count],
+    ]) {
       const body = new Uint8Array(one.length * (to - from));
       for (let i = 0; i < to - from; i++) body.set(one, i * one.length);
       expect((await appended(name, 0, body)).lastOffset).toBe(to - 1);

@@ -29,7 +29,10 @@ interface Fetched {
 }
 
 async function initProducer(transactionalId?: string): Promise<Producer> {
-  const res = await api("/v1/producers", transactionalId === undefined ? { method: "POST" } : { method: "POST", json: { transactionalId } });
+  const res = await api(
+    "/v1/producers",
+    transactionalId === undefined ? { method: "POST" } : { method: "POST", json: { transactionalId } },
+  );
   const body = (await res.json()) as Producer;
   expect(res.status, JSON.stringify(body)).toBe(200);
   return body;
@@ -121,7 +124,8 @@ describe("idempotent producers", () => {
       batches.push(await batchOf(p, i, [`v${i}`]));
       await appended(topic, 0, batches[i]);
     }
-    for (let i = 2; i < 7; i++) expect((await appended(topic, 0, batches[i])).batches[0]).toEqual({ baseOffset: i, lastOffset: i, duplicate: true });
+    for (let i = 2; i < 7; i++)
+      expect((await appended(topic, 0, batches[i])).batches[0]).toEqual({ baseOffset: i, lastOffset: i, duplicate: true });
     await expectError(await postBatch(topic, 0, batches[1]), 409, "OUT_OF_ORDER_SEQUENCE_NUMBER");
     expect(await values(topic)).toEqual(["v0", "v1", "v2", "v3", "v4", "v5", "v6"]);
   });
@@ -212,7 +216,12 @@ describe("Idempotency-Key on the JSON API", () => {
       expect(await retry.json()).toEqual(first);
     }
     const byPartition = await Promise.all([0, 1, 2, 3].map((p) => values(topic, p)));
-    expect(byPartition.flat().filter((v) => v !== "pre").sort()).toEqual(records.map((r) => r.value).sort());
+    expect(
+      byPartition
+        .flat()
+        .filter((v) => v !== "pre")
+        .sort(),
+    ).toEqual(records.map((r) => r.value).sort());
     // Each answered offset holds the record it was given for.
     first.offsets.forEach((o, i) => expect(byPartition[o.partition][o.offset], `record ${i}`).toBe(records[i].value));
   });
@@ -231,7 +240,14 @@ describe("Idempotency-Key on the JSON API", () => {
     await createTopic(topic, 4);
     expect((await produceWithKey(topic, "k2", [{ value: "first", partition: 0 }])).status).toBe(200);
     await expectError(await produceWithKey(topic, "k2", [{ value: "second", partition: 3 }]), 400, "INVALID_REQUEST");
-    await expectError(await produceWithKey(topic, "k2", [{ value: "third", partition: 0 }, { value: "fourth", partition: 1 }]), 400, "INVALID_REQUEST");
+    await expectError(
+      await produceWithKey(topic, "k2", [
+        { value: "third", partition: 0 },
+        { value: "fourth", partition: 1 },
+      ]),
+      400,
+      "INVALID_REQUEST",
+    );
     const stored = await Promise.all([0, 1, 2, 3].map((p) => values(topic, p)));
     expect(stored).toEqual([["first"], [], [], []]);
     // The original request is still answered as a retry.
@@ -273,7 +289,11 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
     const fresh = (n: number) => Array.from({ length: n }, () => `v${counter++}`);
 
     // Idempotent producers, one sequence counter per partition each.
-    const producers = [await initProducer(), await initProducer()].map((p) => ({ p, next: new Array(PARTITIONS).fill(0) as number[], sent: [] as { partition: number; batch: Uint8Array; values: string[] }[] }));
+    const producers = [await initProducer(), await initProducer()].map((p) => ({
+      p,
+      next: new Array(PARTITIONS).fill(0) as number[],
+      sent: [] as { partition: number; batch: Uint8Array; values: string[] }[],
+    }));
     // JSON requests already sent with an idempotency key, to retry.
     const keyed: { key: string; records: { key?: string; value: string; partition?: number }[] }[] = [];
 
@@ -283,7 +303,10 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
       const res = key === null ? await produce(topic, records) : await produceWithKey(topic, key, records);
       const body = (await res.json()) as { offsets: { partition: number; offset: number }[] };
       expect(res.status, JSON.stringify(body)).toBe(200);
-      history.ack(op, body.offsets.map((o, i) => ({ value: vals[i], partition: o.partition, offset: o.offset })));
+      history.ack(
+        op,
+        body.offsets.map((o, i) => ({ value: vals[i], partition: o.partition, offset: o.offset })),
+      );
       for (const o of body.offsets) hw[o.partition] = Math.max(hw[o.partition], o.offset + 1);
     };
     const sendBatch = async (partition: number, batch: Uint8Array, vals: string[]) => {
@@ -292,7 +315,10 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
       const body = (await res.json()) as Appended & { error?: { code: string } };
       if (res.status === 200) {
         const b = body.batches[0];
-        history.ack(op, vals.map((value, i) => ({ value, partition, offset: b.baseOffset + i })));
+        history.ack(
+          op,
+          vals.map((value, i) => ({ value, partition, offset: b.baseOffset + i })),
+        );
         hw[partition] = Math.max(hw[partition], b.lastOffset + 1);
       } else {
         expect(res.status, JSON.stringify(body)).toBe(409);
@@ -307,7 +333,9 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
         // Plain JSON produce: keyed, explicit or unkeyed records.
         await sendJson(
           null,
-          fresh(1 + rnd.int(4)).map((value) => (rnd.chance(0.5) ? { key: `k${rnd.int(20)}`, value } : rnd.chance(0.5) ? { value, partition: rnd.int(PARTITIONS) } : { value })),
+          fresh(1 + rnd.int(4)).map((value) =>
+            rnd.chance(0.5) ? { key: `k${rnd.int(20)}`, value } : rnd.chance(0.5) ? { value, partition: rnd.int(PARTITIONS) } : { value },
+          ),
         );
       } else if (roll < 0.35) {
         // JSON produce with an idempotency key; some later retried.
@@ -338,7 +366,10 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
         const body = (await res.json()) as Appended;
         expect(res.status, JSON.stringify(body)).toBe(200);
         expect(body.batches[0].duplicate).toBe(true);
-        history.ack(op, vals.map((value, i) => ({ value, partition, offset: body.batches[0].baseOffset + i })));
+        history.ack(
+          op,
+          vals.map((value, i) => ({ value, partition, offset: body.batches[0].baseOffset + i })),
+        );
       } else if (roll < 0.82) {
         // A gap: a batch skipping sequence numbers must be refused.
         const prod = rnd.pick(producers);
@@ -353,7 +384,11 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
         const res = await fetchRecords(topic, partition, `offset=${from}&maxRecords=${1 + rnd.int(8)}`);
         const body = (await res.json()) as Fetched;
         expect(res.status, JSON.stringify(body)).toBe(200);
-        history.read(partition, from, body.records.map((r) => ({ offset: r.offset, value: String(r.value) })));
+        history.read(
+          partition,
+          from,
+          body.records.map((r) => ({ offset: r.offset, value: String(r.value) })),
+        );
       }
     }
 
@@ -362,9 +397,14 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
       const res = await fetchRecords(topic, partition, "offset=0&maxRecords=10000");
       const body = (await res.json()) as Fetched;
       expect(body.records.length).toBe(body.highWatermark);
-      final.set(partition, body.records.map((r) => ({ offset: r.offset, value: String(r.value) })));
+      final.set(
+        partition,
+        body.records.map((r) => ({ offset: r.offset, value: String(r.value) })),
+      );
       // The binary view of the log agrees with the JSON one.
-      const bin = new Uint8Array(await (await SELF.fetch(`${BASE}/v1/topics/${topic}/partitions/${partition}/batches?offset=0&maxRecords=10000`)).arrayBuffer());
+      const bin = new Uint8Array(
+        await (await SELF.fetch(`${BASE}/v1/topics/${topic}/partitions/${partition}/batches?offset=0&maxRecords=10000`)).arrayBuffer(),
+      );
       const decoded = (await Promise.all(splitBatches(bin).map((b) => decodeRecords(b.bytes)))).flat();
       expect(decoded.map((r) => r.offset)).toEqual(body.records.map((r) => r.offset));
     }
@@ -383,8 +423,24 @@ describe("a seeded history of produces, retries, gaps and reads", () => {
     h.ack(h.send(["b"]), [{ value: "b", partition: 0, offset: 1 }]);
     h.ack(h.send(["c"]), [{ value: "c", partition: 0, offset: 1 }]);
     h.refused(h.send(["r"]), ["r"], "OUT_OF_ORDER_SEQUENCE_NUMBER");
-    h.read(0, 0, [{ offset: 0, value: "a" }, { offset: 2, value: "a" }]);
-    const anomalies = checkHistory(h, new Map([[0, [{ offset: 0, value: "a" }, { offset: 1, value: "b" }, { offset: 2, value: "a" }, { offset: 4, value: "r" }]]]));
+    h.read(0, 0, [
+      { offset: 0, value: "a" },
+      { offset: 2, value: "a" },
+    ]);
+    const anomalies = checkHistory(
+      h,
+      new Map([
+        [
+          0,
+          [
+            { offset: 0, value: "a" },
+            { offset: 1, value: "b" },
+            { offset: 2, value: "a" },
+            { offset: 4, value: "r" },
+          ],
+        ],
+      ]),
+    );
     const text = anomalies.join("\n");
     expect(text).toContain("two values at 0/1");
     expect(text).toContain("lost: acknowledged c");

@@ -13,7 +13,15 @@ interface Offsets {
   offsets: { partition: number; offset: number | null }[];
 }
 interface Fetched {
-  records: { offset: number; timestamp: number; key: string | null; value: unknown; headers: Record<string, string | null>; keyEncoding?: string; valueEncoding?: string }[];
+  records: {
+    offset: number;
+    timestamp: number;
+    key: string | null;
+    value: unknown;
+    headers: Record<string, string | null>;
+    keyEncoding?: string;
+    valueEncoding?: string;
+  }[];
   nextOffset: number;
   highWatermark: number;
   logStartOffset: number;
@@ -46,7 +54,10 @@ describe("produce answers", () => {
     const topic = uniqueTopic("order");
     await createTopic(topic, 3);
     const partitions = [2, 0, 1, 0, 2, 2, 1, 0, 0];
-    const offsets = await produced(topic, partitions.map((partition, i) => ({ value: `v${i}`, partition })));
+    const offsets = await produced(
+      topic,
+      partitions.map((partition, i) => ({ value: `v${i}`, partition })),
+    );
     const seen = new Map<number, number>();
     expect(offsets).toEqual(
       partitions.map((partition) => {
@@ -56,11 +67,26 @@ describe("produce answers", () => {
       }),
     );
     // A second request continues each partition where the first left it.
-    const more = await produced(topic, [{ value: "x", partition: 0 }, { value: "y", partition: 1 }, { value: "z", partition: 0 }]);
-    expect(more).toEqual([{ partition: 0, offset: 4 }, { partition: 1, offset: 2 }, { partition: 0, offset: 5 }]);
+    const more = await produced(topic, [
+      { value: "x", partition: 0 },
+      { value: "y", partition: 1 },
+      { value: "z", partition: 0 },
+    ]);
+    expect(more).toEqual([
+      { partition: 0, offset: 4 },
+      { partition: 1, offset: 2 },
+      { partition: 0, offset: 5 },
+    ]);
     // And the log holds each value at the offset it was given.
     const p0 = await fetched(topic, 0);
-    expect(p0.records.map((r) => [r.offset, r.value])).toEqual([[0, "v1"], [1, "v3"], [2, "v7"], [3, "v8"], [4, "x"], [5, "z"]]);
+    expect(p0.records.map((r) => [r.offset, r.value])).toEqual([
+      [0, "v1"],
+      [1, "v3"],
+      [2, "v7"],
+      [3, "v8"],
+      [4, "x"],
+      [5, "z"],
+    ]);
   });
 
   it("gives offsets 0..n-1 to n records produced one request at a time", async () => {
@@ -95,7 +121,10 @@ describe("what a record keeps", () => {
       "",
       "plain text ✓ ключ",
     ];
-    await produced(topic, values.map((value) => ({ value })));
+    await produced(
+      topic,
+      values.map((value) => ({ value })),
+    );
     const { records } = await fetched(topic, 0);
     expect(records.map((r) => r.value)).toEqual(values);
     // Type preserved, not just value: "123" is a string, 123 a number.
@@ -107,9 +136,15 @@ describe("what a record keeps", () => {
   it("returns a null value (and an absent value) as null", async () => {
     const topic = uniqueTopic("null");
     await createTopic(topic, 1);
-    await produced(topic, [{ key: "k", value: null, partition: 0 }, { key: "k2", partition: 0 }]);
+    await produced(topic, [
+      { key: "k", value: null, partition: 0 },
+      { key: "k2", partition: 0 },
+    ]);
     const { records } = await fetched(topic, 0);
-    expect(records.map((r) => [r.key, r.value])).toEqual([["k", null], ["k2", null]]);
+    expect(records.map((r) => [r.key, r.value])).toEqual([
+      ["k", null],
+      ["k2", null],
+    ]);
   });
 
   it("returns headers, keys and explicit timestamps as they were sent", async () => {
@@ -117,13 +152,18 @@ describe("what a record keeps", () => {
     await createTopic(topic, 1);
     const before = Date.now();
     await produced(topic, [
-      { key: "k1", value: "v1", headers: { trace: "abc-123", empty: "", none: null, "ünïcode": "värde" }, timestamp: 1_234_567_890_123 },
+      { key: "k1", value: "v1", headers: { trace: "abc-123", empty: "", none: null, ünïcode: "värde" }, timestamp: 1_234_567_890_123 },
       { key: "k2", value: "v2", timestamp: 0 },
       { key: null, value: "v3" },
     ]);
     const after = Date.now();
     const { records } = await fetched(topic, 0);
-    expect(records[0]).toMatchObject({ key: "k1", value: "v1", timestamp: 1_234_567_890_123, headers: { trace: "abc-123", empty: "", none: null, "ünïcode": "värde" } });
+    expect(records[0]).toMatchObject({
+      key: "k1",
+      value: "v1",
+      timestamp: 1_234_567_890_123,
+      headers: { trace: "abc-123", empty: "", none: null, ünïcode: "värde" },
+    });
     expect(Object.keys(records[0].headers).sort()).toEqual(["empty", "none", "trace", "ünïcode"]);
     expect(records[1]).toMatchObject({ key: "k2", value: "v2", timestamp: 0, headers: {} });
     // Without a timestamp a record gets the time it was produced.
@@ -146,17 +186,33 @@ describe("what a record keeps", () => {
 describe("where records go", () => {
   // Computed offline in Node with kafkajs 2.2.4's default partitioner
   // (node_modules/kafkajs/src/producer/partitioners/default), for a topic of 7 partitions.
-  const KAFKAJS_7 = { "21": 3, "user-42": 1, "sensor-17": 0, a: 5, abc: 4, abcd: 5, "hello world": 2, kafka: 3, "édgelog-ключ": 4 } as const;
+  const KAFKAJS_7 = {
+    "21": 3,
+    "user-42": 1,
+    "sensor-17": 0,
+    a: 5,
+    abc: 4,
+    abcd: 5,
+    "hello world": 2,
+    kafka: 3,
+    "édgelog-ключ": 4,
+  } as const;
 
   it("places a keyed record where Kafka's default partitioner does: toPositive(murmur2(key)) % partitions", async () => {
     const topic = uniqueTopic("keyed");
     await createTopic(topic, 7);
     const keys = [...Object.keys(KAFKAJS_7), ...Array.from({ length: 30 }, (_, i) => `key-${i}`)];
-    const offsets = await produced(topic, keys.map((key) => ({ key, value: key })));
+    const offsets = await produced(
+      topic,
+      keys.map((key) => ({ key, value: key })),
+    );
     keys.forEach((key, i) => expect(offsets[i].partition, key).toBe(partitionForKey(encoder.encode(key), 7)));
     for (const [key, partition] of Object.entries(KAFKAJS_7)) expect(offsets[keys.indexOf(key)].partition, key).toBe(partition);
     // The same key always lands in the same partition, in a later request too.
-    const again = await produced(topic, [{ key: "user-42", value: 1 }, { key: "user-42", value: 2 }]);
+    const again = await produced(topic, [
+      { key: "user-42", value: 1 },
+      { key: "user-42", value: 2 },
+    ]);
     expect(again.map((o) => o.partition)).toEqual([1, 1]);
   });
 
@@ -172,14 +228,29 @@ describe("where records go", () => {
   it("lets an explicit partition win over the key", async () => {
     const topic = uniqueTopic("explicit");
     await createTopic(topic, 7);
-    const offsets = await produced(topic, [{ key: "user-42", value: "a", partition: 6 }, { key: "user-42", value: "b" }, { value: "c", partition: 3 }]);
-    expect(offsets).toEqual([{ partition: 6, offset: 0 }, { partition: 1, offset: 0 }, { partition: 3, offset: 0 }]);
+    const offsets = await produced(topic, [
+      { key: "user-42", value: "a", partition: 6 },
+      { key: "user-42", value: "b" },
+      { value: "c", partition: 3 },
+    ]);
+    expect(offsets).toEqual([
+      { partition: 6, offset: 0 },
+      { partition: 1, offset: 0 },
+      { partition: 3, offset: 0 },
+    ]);
   });
 
   it("refuses a partition the topic does not have, storing nothing", async () => {
     const topic = uniqueTopic("nopart");
     await createTopic(topic, 2);
-    await expectError(await produce(topic, [{ value: "ok", partition: 0 }, { value: "bad", partition: 2 }]), 404, "UNKNOWN_TOPIC_OR_PARTITION");
+    await expectError(
+      await produce(topic, [
+        { value: "ok", partition: 0 },
+        { value: "bad", partition: 2 },
+      ]),
+      404,
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    );
     expect((await fetched(topic, 0)).highWatermark).toBe(0);
   });
 
@@ -187,7 +258,10 @@ describe("where records go", () => {
     const topic = uniqueTopic("sticky");
     await createTopic(topic, 4);
     for (let round = 0; round < 5; round++) {
-      const offsets = await produced(topic, Array.from({ length: 20 }, (_, i) => ({ value: `r${round}-${i}` })));
+      const offsets = await produced(
+        topic,
+        Array.from({ length: 20 }, (_, i) => ({ value: `r${round}-${i}` })),
+      );
       const partitions = new Set(offsets.map((o) => o.partition));
       expect(partitions.size).toBe(1);
       const base = offsets[0].offset as number;
@@ -200,8 +274,14 @@ describe("fetch bounds", () => {
   it("returns exactly maxRecords records, and nextOffset continues where they stopped", async () => {
     const topic = uniqueTopic("maxrecords");
     await createTopic(topic, 1);
-    await produced(topic, Array.from({ length: 10 }, (_, i) => ({ value: i })));
-    await produced(topic, Array.from({ length: 5 }, (_, i) => ({ value: 10 + i })));
+    await produced(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ value: i })),
+    );
+    await produced(
+      topic,
+      Array.from({ length: 5 }, (_, i) => ({ value: 10 + i })),
+    );
     const first = await fetched(topic, 0, "offset=0&maxRecords=3");
     expect(first.records.map((r) => r.offset)).toEqual([0, 1, 2]);
     expect(first.nextOffset).toBe(3);
@@ -262,13 +342,21 @@ describe("acks", () => {
     await createTopic(topic, 1);
     const res = await produce(topic, [{ value: "a" }, { value: "b" }], "acks=0");
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ offsets: [{ partition: 0, offset: null }, { partition: 0, offset: null }] });
+    expect(await res.json()).toEqual({
+      offsets: [
+        { partition: 0, offset: null },
+        { partition: 0, offset: null },
+      ],
+    });
     let records: Fetched["records"] = [];
     for (let i = 0; i < 50 && records.length < 2; i++) {
       records = (await fetched(topic, 0)).records;
       if (records.length < 2) await sleep(50);
     }
-    expect(records.map((r) => [r.offset, r.value])).toEqual([[0, "a"], [1, "b"]]);
+    expect(records.map((r) => [r.offset, r.value])).toEqual([
+      [0, "a"],
+      [1, "b"],
+    ]);
   });
 
   it("acks=1 and acks=all answer the offsets", async () => {
@@ -310,8 +398,14 @@ describe("list offsets", () => {
     const t0 = Date.now() - 60_000;
     expect(await at(String(t0))).toBeNull();
     // Three batches; timestamps are not in offset order within or across them.
-    await produced(topic, [1000, 2000, 3000].map((dt, i) => ({ value: i, timestamp: t0 + dt })));
-    await produced(topic, [5000, 4000].map((dt, i) => ({ value: 3 + i, timestamp: t0 + dt })));
+    await produced(
+      topic,
+      [1000, 2000, 3000].map((dt, i) => ({ value: i, timestamp: t0 + dt })),
+    );
+    await produced(
+      topic,
+      [5000, 4000].map((dt, i) => ({ value: 3 + i, timestamp: t0 + dt })),
+    );
     await produced(topic, [{ value: 5, timestamp: t0 + 4200 }]);
     expect(await at("earliest")).toBe(0);
     expect(await at("latest")).toBe(6);
@@ -345,7 +439,10 @@ describe("long-poll", () => {
     const res = await waiting;
     const body = (await res.json()) as Fetched;
     expect(res.status).toBe(200);
-    expect(body.records.map((r) => [r.offset, r.value])).toEqual([[1, "after-1"], [2, "after-2"]]);
+    expect(body.records.map((r) => [r.offset, r.value])).toEqual([
+      [1, "after-1"],
+      [2, "after-2"],
+    ]);
     expect(body.nextOffset).toBe(3);
   }, 10_000);
 

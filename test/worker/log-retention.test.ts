@@ -17,7 +17,11 @@ function leaderStub(topic: TopicDescription, partition = 0) {
   return env.PARTITION.get(env.PARTITION.idFromName(replicaName(topic.topicId, partition, leader)));
 }
 
-async function produced(topic: string, records: unknown[], headers: Record<string, string> = {}): Promise<{ partition: number; offset: number }[]> {
+async function produced(
+  topic: string,
+  records: unknown[],
+  headers: Record<string, string> = {},
+): Promise<{ partition: number; offset: number }[]> {
   const res = await api(`/v1/topics/${topic}/records`, { method: "POST", headers, json: { records } });
   const body = (await res.json()) as { offsets: { partition: number; offset: number }[] };
   expect(res.status, JSON.stringify(body)).toBe(200);
@@ -51,7 +55,11 @@ describe("retention.ms", () => {
     const name = uniqueTopic("age");
     const topic = await createTopic(name, 1, { "retention.ms": 60_000 });
     const old = Date.now() - HOUR;
-    for (let i = 0; i < 3; i++) await produced(name, [{ value: `old-${i}a`, timestamp: old + i }, { value: `old-${i}b`, timestamp: old + i }]);
+    for (let i = 0; i < 3; i++)
+      await produced(name, [
+        { value: `old-${i}a`, timestamp: old + i },
+        { value: `old-${i}b`, timestamp: old + i },
+      ]);
     await produced(name, [{ value: "new-0" }, { value: "new-1" }]);
     await produced(name, [{ value: "new-2" }]);
     await runRetention(topic);
@@ -85,13 +93,19 @@ describe("retention.ms", () => {
     const name = uniqueTopic("ageall");
     const topic = await createTopic(name, 1, { "retention.ms": 60_000 });
     const old = Date.now() - HOUR;
-    await produced(name, [{ value: "a", timestamp: old }, { value: "b", timestamp: old }]);
+    await produced(name, [
+      { value: "a", timestamp: old },
+      { value: "b", timestamp: old },
+    ]);
     await produced(name, [{ value: "c", timestamp: old }]);
     await runRetention(topic);
     expect((await describeTopic(name)).partitions[0]).toMatchObject({ logStartOffset: 3, highWatermark: 3, sizeBytes: 0 });
     expect(await fetchedValues(name, 3)).toEqual([]);
     await expectError(await fetchRecords(name, 0, "offset=2"), 400, "OFFSET_OUT_OF_RANGE");
-    expect(await produced(name, [{ value: "d" }, { value: "e" }])).toEqual([{ partition: 0, offset: 3 }, { partition: 0, offset: 4 }]);
+    expect(await produced(name, [{ value: "d" }, { value: "e" }])).toEqual([
+      { partition: 0, offset: 3 },
+      { partition: 0, offset: 4 },
+    ]);
     expect(await fetchedValues(name, 3)).toEqual(["d", "e"]);
     expect(await offsetAt(name, "earliest")).toBe(3);
   });
@@ -172,7 +186,9 @@ describe("retention.bytes", () => {
     expect(after).toMatchObject({ logStartOffset: start, highWatermark: 8, sizeBytes: size });
     expect(after.sizeBytes).toBeGreaterThanOrEqual(limit);
     expect(after.sizeBytes - sizes[start]).toBeLessThan(limit);
-    expect((await fetchedValues(name, start)).map((v) => String(v).split(":")[0])).toEqual(Array.from({ length: 8 - start }, (_, i) => String(start + i)));
+    expect((await fetchedValues(name, start)).map((v) => String(v).split(":")[0])).toEqual(
+      Array.from({ length: 8 - start }, (_, i) => String(start + i)),
+    );
     await expectError(await fetchRecords(name, 0, `offset=${start - 1}`), 400, "OFFSET_OUT_OF_RANGE");
     expect(await offsetAt(name, "earliest")).toBe(start);
     // Appends continue densely after the trim.
@@ -189,5 +205,4 @@ describe("retention.bytes", () => {
     await runRetention(topic);
     expect((await describeTopic(name)).partitions[0]).toMatchObject({ logStartOffset: 1, highWatermark: 2 });
   });
-
 });

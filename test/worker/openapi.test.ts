@@ -95,8 +95,11 @@ describe("GET /v1/openapi.json", () => {
     let bodies = 0;
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const method of METHODS) {
-        const schema = (item[method] as { requestBody?: { content: Record<string, { schema: { type?: string; additionalProperties?: unknown } }> } } | undefined)
-          ?.requestBody?.content["application/json"]?.schema;
+        const schema = (
+          item[method] as
+            | { requestBody?: { content: Record<string, { schema: { type?: string; additionalProperties?: unknown } }> } }
+            | undefined
+        )?.requestBody?.content["application/json"]?.schema;
         if (!schema) continue;
         bodies++;
         expect(schema.additionalProperties, `${method.toUpperCase()} ${path}`).toBe(false);

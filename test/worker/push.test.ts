@@ -20,14 +20,24 @@ describe("partition subscriptions", () => {
   it("send the stored records from the offset, then each new record as it is appended, in order, with no gap or duplicate", async () => {
     const name = uniqueTopic("push");
     await createTopic(name, 1);
-    await produce(name, Array.from({ length: 5 }, (_, i) => ({ value: `v${i}`, partition: 0 })));
+    await produce(
+      name,
+      Array.from({ length: 5 }, (_, i) => ({ value: `v${i}`, partition: 0 })),
+    );
     const s = await subscribe(name, "offset=2");
     const first = (await s.next()) as { records: { offset: number; value: string }[]; highWatermark: number };
-    expect(first.records.map((r) => [r.offset, r.value])).toEqual([[2, "v2"], [3, "v3"], [4, "v4"]]);
+    expect(first.records.map((r) => [r.offset, r.value])).toEqual([
+      [2, "v2"],
+      [3, "v3"],
+      [4, "v4"],
+    ]);
     expect(first.highWatermark).toBe(5);
     const seen = [...offsetsOf(first)];
     for (let round = 0; round < 5; round++) {
-      await produce(name, [{ value: { round }, partition: 0 }, { value: `again${round}`, partition: 0 }]);
+      await produce(name, [
+        { value: { round }, partition: 0 },
+        { value: `again${round}`, partition: 0 },
+      ]);
       while (seen.length < 3 + (round + 1) * 2) seen.push(...offsetsOf(await s.next()));
     }
     expect(seen).toEqual(Array.from({ length: 13 }, (_, i) => i + 2));
@@ -83,7 +93,10 @@ describe("partition subscriptions", () => {
   it("send binary frames of the stored batches with format=binary", async () => {
     const name = uniqueTopic("binary");
     await createTopic(name, 1);
-    await produce(name, [{ value: "a", partition: 0 }, { value: "b", partition: 0 }]);
+    await produce(name, [
+      { value: "a", partition: 0 },
+      { value: "b", partition: 0 },
+    ]);
     const s = await subscribe(name, "offset=1&format=binary");
     const frame = (await s.next()) as ArrayBuffer;
     expect(frame).toBeInstanceOf(ArrayBuffer);
@@ -98,7 +111,11 @@ describe("partition subscriptions", () => {
     await createTopic(name, 1);
     const big = "x".repeat(9_000);
     // 1,200 records of ~9 KB: past both bounds (1,000 records and 8 MiB) with records left to send.
-    for (let i = 0; i < 12; i++) await produce(name, Array.from({ length: 100 }, () => ({ value: big, partition: 0 })));
+    for (let i = 0; i < 12; i++)
+      await produce(
+        name,
+        Array.from({ length: 100 }, () => ({ value: big, partition: 0 })),
+      );
     const s = await subscribe(name, "offset=0");
     const { code, reason } = await s.closed;
     expect(code).toBe(4008);
@@ -116,7 +133,9 @@ describe("partition subscriptions", () => {
     const beyond = await SELF.fetch(`${BASE}/v1/topics/${name}/partitions/0/subscribe?offset=5`, { headers: { upgrade: "websocket" } });
     expect(beyond.status).toBe(400);
     expect(((await beyond.json()) as { error: { code: string } }).error.code).toBe("OFFSET_OUT_OF_RANGE");
-    const unknown = await SELF.fetch(`${BASE}/v1/topics/nope-${name}/partitions/0/subscribe?offset=0`, { headers: { upgrade: "websocket" } });
+    const unknown = await SELF.fetch(`${BASE}/v1/topics/nope-${name}/partitions/0/subscribe?offset=0`, {
+      headers: { upgrade: "websocket" },
+    });
     expect(unknown.status).toBe(404);
     const plain = await api(`/v1/topics/${name}/partitions/0/subscribe?offset=0`);
     expect(plain.status).toBe(400);

@@ -183,7 +183,9 @@ describe("regression: retention that could delete a whole page of 512 batches tr
 
     const after = await retentionSettled(topic);
     expect(after).toMatchObject({ logStartOffset: 600, highWatermark: 610, sizeBytes: 10 * fresh[0].length });
-    expect((await fetched(name, 0, 600)).map((r) => [r.offset, r.value])).toEqual(Array.from({ length: 10 }, (_, k) => [600 + k, `r-0${600 + k}`]));
+    expect((await fetched(name, 0, 600)).map((r) => [r.offset, r.value])).toEqual(
+      Array.from({ length: 10 }, (_, k) => [600 + k, `r-0${600 + k}`]),
+    );
     await expectError(await fetchRecords(name, 0, "offset=599"), 400, "OFFSET_OUT_OF_RANGE");
   });
 });
@@ -369,15 +371,23 @@ describe("regression: a JSON body that is not valid UTF-8 was stored with U+FFFD
     await createTopic(name, 1);
     // {"records":[{"value":"<0xFF>"}]}
     const body = new Uint8Array([
-      0x7b, 0x22, 0x72, 0x65, 0x63, 0x6f, 0x72, 0x64, 0x73, 0x22, 0x3a, 0x5b, 0x7b, 0x22, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d,
-      0x5d, 0x7d,
+      0x7b, 0x22, 0x72, 0x65, 0x63, 0x6f, 0x72, 0x64, 0x73, 0x22, 0x3a, 0x5b, 0x7b, 0x22, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x22, 0x3a, 0x22,
+      0xff, 0x22, 0x7d, 0x5d, 0x7d,
     ]);
-    const res = await SELF.fetch(`${BASE}/v1/topics/${name}/records`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const res = await SELF.fetch(`${BASE}/v1/topics/${name}/records`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     await expectError(res, 400, "INVALID_REQUEST");
     expect((await describeTopic(name)).partitions[0]).toMatchObject({ highWatermark: 0, sizeBytes: 0 });
     // The same character sent as UTF-8 (0xC3 0xBF) is stored as itself.
     const valid = concat([body.subarray(0, 22), new Uint8Array([0xc3, 0xbf]), body.subarray(23)]);
-    const ok = await SELF.fetch(`${BASE}/v1/topics/${name}/records`, { method: "POST", headers: { "content-type": "application/json" }, body: valid });
+    const ok = await SELF.fetch(`${BASE}/v1/topics/${name}/records`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: valid,
+    });
     expect(ok.status, await ok.text()).toBe(200);
     expect((await fetched(name, 0, 0)).map((r) => r.value)).toEqual(["\u00ff"]);
   });
@@ -433,7 +443,11 @@ describe("regression: a config change arriving at a partition after a newer one 
     const final = (await describeTopic(name)).config["max.message.bytes"];
     expect([300, 5000]).toContain(final);
     for (const p of topic.partitions) expect(await partitionAccepts(topic, p.partition, batch)).toBe(final === 5000);
-    await expectError(await postBatches(name, 0, await encodeBatch([{ key: null, value: utf8("z".repeat(6000)) }])), 413, "MESSAGE_TOO_LARGE");
+    await expectError(
+      await postBatches(name, 0, await encodeBatch([{ key: null, value: utf8("z".repeat(6000)) }])),
+      413,
+      "MESSAGE_TOO_LARGE",
+    );
   });
 });
 
@@ -469,7 +483,11 @@ describe('regression: a record header named "__proto__" was lost from the JSON v
     await createTopic(name, 1);
     // Written by hand: an object literal's "__proto__" would set a prototype, not a key.
     const body = '{"records":[{"value":"v","headers":{"__proto__":"just a header","trace":"t-1"}}]}';
-    const res = await SELF.fetch(`${BASE}/v1/topics/${name}/records`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const res = await SELF.fetch(`${BASE}/v1/topics/${name}/records`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(res.status, await res.text()).toBe(200);
     const [record] = await fetched(name, 0, 0);
     expectProtoHeader(record.headers);

@@ -20,7 +20,12 @@ export interface ReplicatedDescription extends TopicDescription {
 }
 
 /** Creates a topic with `replicationFactor` replicas per partition (asserting 201). */
-export async function createReplicated(name: string, replicationFactor: number, config: Record<string, unknown> = {}, partitions = 1): Promise<ReplicatedDescription> {
+export async function createReplicated(
+  name: string,
+  replicationFactor: number,
+  config: Record<string, unknown> = {},
+  partitions = 1,
+): Promise<ReplicatedDescription> {
   return (await createTopic(name, partitions, config, replicationFactor)) as ReplicatedDescription;
 }
 
@@ -66,14 +71,29 @@ export async function appendOk(topic: string, batch: Uint8Array, acks: "0" | "1"
 }
 
 /** Sets a fault on one replica through the test-only route. */
-export async function fault(topic: string, replica: number, kind: "none" | "unreachable" | "slow" | "crash-mid-append", delayMs?: number, partition = 0): Promise<void> {
-  const res = await api("/v1/admin/faults", { method: "POST", json: { topic, partition, replica, fault: kind, ...(delayMs ? { delayMs } : {}) } });
+export async function fault(
+  topic: string,
+  replica: number,
+  kind: "none" | "unreachable" | "slow" | "crash-mid-append",
+  delayMs?: number,
+  partition = 0,
+): Promise<void> {
+  const res = await api("/v1/admin/faults", {
+    method: "POST",
+    json: { topic, partition, replica, fault: kind, ...(delayMs ? { delayMs } : {}) },
+  });
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
 /** Reads a partition's values (JSON fetch), from the leader or from the replica in `region`. */
-export async function valuesOf(topic: string, region?: string, partition = 0): Promise<{ values: string[]; highWatermark: number; replica: number }> {
-  const res = await api(`/v1/topics/${topic}/partitions/${partition}/records?offset=0&maxRecords=10000${region ? `&region=${region}` : ""}`);
+export async function valuesOf(
+  topic: string,
+  region?: string,
+  partition = 0,
+): Promise<{ values: string[]; highWatermark: number; replica: number }> {
+  const res = await api(
+    `/v1/topics/${topic}/partitions/${partition}/records?offset=0&maxRecords=10000${region ? `&region=${region}` : ""}`,
+  );
   const body = (await res.json()) as { records: { offset: number; value: unknown }[]; highWatermark: number; replica: number };
   expect(res.status, JSON.stringify(body)).toBe(200);
   body.records.forEach((r, i) => expect(r.offset).toBe(i));
@@ -92,7 +112,13 @@ export async function storedValues(topicId: string, r: number, partition = 0): P
   if (!status.ok) throw new Error(status.message);
   const { decodeRecords, splitBatches } = await import("../../protocol/record-batch");
   const out: string[] = [];
-  const read = await stub.read({ offset: status.value.logStartOffset, maxBytes: 64 * 1024 * 1024, maxRecords: 1_000_000, maxWaitMs: 0, minBytes: 1 });
+  const read = await stub.read({
+    offset: status.value.logStartOffset,
+    maxBytes: 64 * 1024 * 1024,
+    maxRecords: 1_000_000,
+    maxWaitMs: 0,
+    minBytes: 1,
+  });
   if (!read.ok) throw new Error(read.message);
   for (const b of splitBatches(read.value.data)) for (const r of await decodeRecords(b.bytes)) out.push(new TextDecoder().decode(r.value!));
   return out;

@@ -53,7 +53,10 @@ suite("a seeded history under faults (RF 3, acks=all, min.insync.replicas 2)", (
         const res = await postBatch(topic, await batchOf(values), "all", partition);
         const body = (await res.json()) as Appended;
         if (res.status === 200) {
-          history.ack(op, values.map((value, i) => ({ value, partition, offset: body.baseOffset + i })));
+          history.ack(
+            op,
+            values.map((value, i) => ({ value, partition, offset: body.baseOffset + i })),
+          );
           hw[partition] = Math.max(hw[partition], body.lastOffset + 1);
         } else {
           expect(body.error?.retriable, JSON.stringify(body)).toBe(true);
@@ -69,7 +72,10 @@ suite("a seeded history under faults (RF 3, acks=all, min.insync.replicas 2)", (
         const body = (await res.json()) as Appended;
         if (res.status === 200) {
           const b = body.batches[0];
-          history.ack(op, values.map((value, i) => ({ value, partition, offset: b.baseOffset + i })));
+          history.ack(
+            op,
+            values.map((value, i) => ({ value, partition, offset: b.baseOffset + i })),
+          );
           hw[partition] = Math.max(hw[partition], b.lastOffset + 1);
           return;
         }
@@ -113,7 +119,11 @@ suite("a seeded history under faults (RF 3, acks=all, min.insync.replicas 2)", (
           expect((body as unknown as { error: { retriable: boolean } }).error.retriable, JSON.stringify(body)).toBe(true);
           continue;
         }
-        history.read(partition, from, body.records.map((r) => ({ offset: r.offset, value: String(r.value) })));
+        history.read(
+          partition,
+          from,
+          body.records.map((r) => ({ offset: r.offset, value: String(r.value) })),
+        );
       }
     }
 
@@ -123,14 +133,26 @@ suite("a seeded history under faults (RF 3, acks=all, min.insync.replicas 2)", (
       if (f) await fault(topic, f.replica, "none", undefined, partition);
     }
     const final = new Map<number, { offset: number; value: string }[]>();
-    const description = await eventually("in-sync sets full", () => describe(topic), (d) => d.partitions.every((p) => p.isr.length === 3), 15_000);
+    const description = await eventually(
+      "in-sync sets full",
+      () => describe(topic),
+      (d) => d.partitions.every((p) => p.isr.length === 3),
+      15_000,
+    );
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const leaderLog = await valuesOf(topic, undefined, partition);
-      final.set(partition, leaderLog.values.map((value, offset) => ({ offset, value })));
+      final.set(
+        partition,
+        leaderLog.values.map((value, offset) => ({ offset, value })),
+      );
       for (const r of description.partitions[partition].replicas) {
-        expect(await eventually(`replica ${r} of ${partition}`, () => storedValues(created.topicId, r, partition), (v) => v.length === leaderLog.values.length)).toEqual(
-          leaderLog.values,
-        );
+        expect(
+          await eventually(
+            `replica ${r} of ${partition}`,
+            () => storedValues(created.topicId, r, partition),
+            (v) => v.length === leaderLog.values.length,
+          ),
+        ).toEqual(leaderLog.values);
       }
     }
     expect(checkHistory(history, final)).toEqual([]);

@@ -58,7 +58,10 @@ suite("placement", () => {
     const t = await createReplicated(name, 3);
     for (const r of t.partitions[0].replicas) {
       const status = await replica(t.topicId, r).status();
-      expect(status).toMatchObject({ ok: true, value: { replica: r, leader: t.partitions[0].leader, leaderEpoch: 0, isLeader: r === t.partitions[0].leader } });
+      expect(status).toMatchObject({
+        ok: true,
+        value: { replica: r, leader: t.partitions[0].leader, leaderEpoch: 0, isLeader: r === t.partitions[0].leader },
+      });
     }
   });
 });
@@ -75,7 +78,13 @@ suite("acks and the high watermark", () => {
     for (const r of t.partitions[0].replicas) {
       // Straight from each object's storage, not through the leader.
       expect((await replica(t.topicId, r).status()).ok).toBe(true);
-      expect(await eventually(`replica ${r}`, () => storedValues(t.topicId, r), (v) => v.length === 10)).toEqual(expected);
+      expect(
+        await eventually(
+          `replica ${r}`,
+          () => storedValues(t.topicId, r),
+          (v) => v.length === 10,
+        ),
+      ).toEqual(expected);
     }
   });
 
@@ -84,7 +93,11 @@ suite("acks and the high watermark", () => {
     const t = await createReplicated(name, 3);
     const follower = t.partitions[0].replicas[2];
     await appendOk(name, await batchOf(["x", "y", "z"]), "all");
-    const read = await eventually("follower read", () => valuesOf(name, regionOf(follower)), (r) => r.values.length === 3);
+    const read = await eventually(
+      "follower read",
+      () => valuesOf(name, regionOf(follower)),
+      (r) => r.values.length === 3,
+    );
     expect(read).toEqual({ values: ["x", "y", "z"], highWatermark: 3, replica: follower });
     // A region with no replica falls back to the leader; an unknown region is refused.
     const other = ["wnam", "enam", "weur", "eeur", "apac", "oc"].find((r) => !t.partitions[0].regions.includes(r))!;
@@ -110,7 +123,15 @@ suite("acks and the high watermark", () => {
     expect(fromLeader.replica).toBe(leader);
     await fault(name, f1, "none");
     await fault(name, f2, "none");
-    expect((await eventually("committed", () => valuesOf(name), (r) => r.values.length === 2)).values).toEqual(["one", "two"]);
+    expect(
+      (
+        await eventually(
+          "committed",
+          () => valuesOf(name),
+          (r) => r.values.length === 2,
+        )
+      ).values,
+    ).toEqual(["one", "two"]);
   });
   it("an offset between the high watermark and the leader's log end is a valid position with nothing to read yet (as after a failover); past the log end is out of range", async () => {
     const name = uniqueTopic("hw-leo");
@@ -128,7 +149,9 @@ suite("acks and the high watermark", () => {
     // A long-poll there answers once the records are committed.
     await fault(name, f1, "none");
     await fault(name, f2, "none");
-    const waited = (await (await api(`/v1/topics/${name}/partitions/0/records?offset=2&maxWaitMs=5000`)).json()) as { records: { value: string }[] };
+    const waited = (await (await api(`/v1/topics/${name}/partitions/0/records?offset=2&maxWaitMs=5000`)).json()) as {
+      records: { value: string }[];
+    };
     expect(waited.records.map((r) => r.value)).toEqual(["three"]);
   });
 });
@@ -155,16 +178,27 @@ suite("a follower down", () => {
     const before = (await valuesOf(name)).highWatermark;
     const refused = await expectError(await postBatch(name, await batchOf(["refused"]), "all"), 503, "NOT_ENOUGH_REPLICAS");
     expect(refused.retriable).toBe(true);
-    expect((await replica(t.topicId, leader).status())).toMatchObject({ ok: true, value: { logEndOffset: before } });
+    expect(await replica(t.topicId, leader).status()).toMatchObject({ ok: true, value: { logEndOffset: before } });
     // acks=1 is still taken.
     await appendOk(name, await batchOf(["acks-one"]), "1");
 
     await fault(name, f1, "none");
     await fault(name, f2, "none");
-    await eventually("in-sync set restored", () => describe(name), (d) => d.partitions[0].isr.length === 3);
+    await eventually(
+      "in-sync set restored",
+      () => describe(name),
+      (d) => d.partitions[0].isr.length === 3,
+    );
     const leaderValues = (await valuesOf(name)).values;
     expect(leaderValues).toEqual(["before", "one-down", "two-down", "acks-one"]);
-    for (const r of [f1, f2]) expect(await eventually(`replica ${r} caught up`, () => storedValues(t.topicId, r), (v) => v.length === 4)).toEqual(leaderValues);
+    for (const r of [f1, f2])
+      expect(
+        await eventually(
+          `replica ${r} caught up`,
+          () => storedValues(t.topicId, r),
+          (v) => v.length === 4,
+        ),
+      ).toEqual(leaderValues);
     await appendOk(name, await batchOf(["after"]), "all");
   });
   it("a follower down during a config change learns the config from its leader when it returns", async () => {
@@ -191,7 +225,10 @@ suite("leader failover", () => {
     const t = await createReplicated(name, 3, FAST);
     const controller = env.CONTROLLER.get(env.CONTROLLER.idFromName("cluster"));
     for (let i = 0; i < 3; i++) {
-      expect(await controller.leaderUnreachable(t.topicId, 0, 0)).toMatchObject({ ok: true, value: { leader: t.partitions[0].leader, leaderEpoch: 0 } });
+      expect(await controller.leaderUnreachable(t.topicId, 0, 0)).toMatchObject({
+        ok: true,
+        value: { leader: t.partitions[0].leader, leaderEpoch: 0 },
+      });
     }
     // A slow leader is not a failed one either.
     await fault(name, t.partitions[0].leader, "slow", 100);
@@ -230,9 +267,22 @@ suite("leader failover", () => {
 
     // The old leader returns: fenced, it follows the new leader, catches up and rejoins.
     await fault(name, oldLeader, "none");
-    await eventually("old leader rejoined", () => describe(name), (d) => d.partitions[0].isr.length === 3);
-    expect(await replica(t.topicId, oldLeader).status()).toMatchObject({ ok: true, value: { isLeader: false, leader: after.leader, leaderEpoch: 1 } });
-    expect(await eventually("old leader's log", () => storedValues(t.topicId, oldLeader), (v) => v.length === acked.length)).toEqual(acked);
+    await eventually(
+      "old leader rejoined",
+      () => describe(name),
+      (d) => d.partitions[0].isr.length === 3,
+    );
+    expect(await replica(t.topicId, oldLeader).status()).toMatchObject({
+      ok: true,
+      value: { isLeader: false, leader: after.leader, leaderEpoch: 1 },
+    });
+    expect(
+      await eventually(
+        "old leader's log",
+        () => storedValues(t.topicId, oldLeader),
+        (v) => v.length === acked.length,
+      ),
+    ).toEqual(acked);
   });
 
   it("a stale leader is fenced: it refuses appends for its old epoch, and followers refuse its batches", async () => {
@@ -250,18 +300,36 @@ suite("leader failover", () => {
     const bytes = await batchOf(["zombie"]);
     const checked = { header: readBatchHeader(bytes), bytes };
     // A follower refuses batches from the epoch-0 leader.
-    const shipped = await replica(t.topicId, f1).replicate({ leader: oldLeader, leaderEpoch: 0, fromOffset: 0, data: bytes, keys: [], highWatermark: 0, configVersion: 0 });
+    const shipped = await replica(t.topicId, f1).replicate({
+      leader: oldLeader,
+      leaderEpoch: 0,
+      fromOffset: 0,
+      data: bytes,
+      keys: [],
+      highWatermark: 0,
+      configVersion: 0,
+    });
     expect(shipped).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
     // The new leader refuses a request routed by the old epoch; a follower refuses appends outright.
-    expect(await replica(t.topicId, now.leader).append({ batches: [checked], acks: 1, leaderEpoch: 0 })).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
+    expect(await replica(t.topicId, now.leader).append({ batches: [checked], acks: 1, leaderEpoch: 0 })).toMatchObject({
+      ok: false,
+      code: "FENCED_LEADER_EPOCH",
+    });
     const follower = now.replicas.find((r) => r !== now.leader && r !== oldLeader)!;
-    expect(await replica(t.topicId, follower).append({ batches: [checked], acks: 1, leaderEpoch: 1 })).toMatchObject({ ok: false, code: "NOT_LEADER_OR_FOLLOWER" });
+    expect(await replica(t.topicId, follower).append({ batches: [checked], acks: 1, leaderEpoch: 1 })).toMatchObject({
+      ok: false,
+      code: "NOT_LEADER_OR_FOLLOWER",
+    });
     // The controller refuses an in-sync change from the old leader.
     const controller = env.CONTROLLER.get(env.CONTROLLER.idFromName("cluster"));
     expect(await controller.alterIsr(t.topicId, 0, oldLeader, 0, [oldLeader])).toMatchObject({ ok: false, code: "FENCED_LEADER_EPOCH" });
     // Healed, the old leader learns the new epoch and refuses to lead.
     await fault(name, oldLeader, "none");
-    await eventually("old leader follows", async () => (await replica(t.topicId, oldLeader).status()) as { ok: boolean; value?: { isLeader: boolean } }, (s) => s.ok && s.value?.isLeader === false);
+    await eventually(
+      "old leader follows",
+      async () => (await replica(t.topicId, oldLeader).status()) as { ok: boolean; value?: { isLeader: boolean } },
+      (s) => s.ok && s.value?.isLeader === false,
+    );
     expect(await replica(t.topicId, oldLeader).append({ batches: [checked], acks: 1, leaderEpoch: 0 })).toMatchObject({ ok: false });
     expect((await valuesOf(name)).values).toEqual(["a", "b"]);
   });
@@ -281,8 +349,16 @@ suite("leader failover", () => {
     const next = await appendOk(name, await batchOf(["new-leader"]), "all");
     expect(next.baseOffset).toBe(2);
     await fault(name, oldLeader, "none");
-    await eventually("old leader truncated and caught up", () => storedValues(t.topicId, oldLeader), (v) => v.length === 3 && v[2] === "new-leader");
-    await eventually("in sync", () => describe(name), (d) => d.partitions[0].isr.length === 3);
+    await eventually(
+      "old leader truncated and caught up",
+      () => storedValues(t.topicId, oldLeader),
+      (v) => v.length === 3 && v[2] === "new-leader",
+    );
+    await eventually(
+      "in sync",
+      () => describe(name),
+      (d) => d.partitions[0].isr.length === 3,
+    );
     expect((await valuesOf(name)).values).toEqual(["kept-0", "kept-1", "new-leader"]);
   });
 
@@ -313,10 +389,13 @@ suite("leader failover", () => {
     const key = "order-7";
     const home = partitionForKey(new TextEncoder().encode(key), 2);
     const other = 1 - home;
-    const keyed = (records: unknown[]) => api(`/v1/topics/${name}/records?acks=all`, { method: "POST", headers: { "idempotency-key": key }, json: { records } });
+    const keyed = (records: unknown[]) =>
+      api(`/v1/topics/${name}/records?acks=all`, { method: "POST", headers: { "idempotency-key": key }, json: { records } });
     // The home partition records the key with no records of its own; a later batch ships it.
     expect((await keyed([{ value: "x", partition: other }])).status).toBe(200);
-    expect((await api(`/v1/topics/${name}/records?acks=all`, { method: "POST", json: { records: [{ value: "h", partition: home }] } })).status).toBe(200);
+    expect(
+      (await api(`/v1/topics/${name}/records?acks=all`, { method: "POST", json: { records: [{ value: "h", partition: home }] } })).status,
+    ).toBe(200);
     await fault(name, t.partitions[home].leader, "unreachable", undefined, home);
     await expectError(await keyed([{ value: "y", partition: other }]), 400, "INVALID_REQUEST");
     expect((await describe(name)).partitions[home].leaderEpoch).toBe(1);
@@ -361,7 +440,12 @@ suite("leader failover", () => {
     await fault(name, leader, "none");
     await fault(name, f2, "none");
     // The old leader's suffix is truncated when it follows: every replica ends with the new history.
-    for (const r of [leader, f2]) await eventually(`replica ${r}`, () => storedValues(t.topicId, r), (v) => JSON.stringify(v) === JSON.stringify(["everywhere", "after"]));
+    for (const r of [leader, f2])
+      await eventually(
+        `replica ${r}`,
+        () => storedValues(t.topicId, r),
+        (v) => JSON.stringify(v) === JSON.stringify(["everywhere", "after"]),
+      );
   });
 });
 
@@ -377,7 +461,10 @@ suite("leader epochs on a replica", () => {
       leader: f,
       leaderEpoch: 2,
       isr: t.partitions[0].replicas,
-      epochs: [{ epoch: 0, startOffset: 0 }, { epoch: 2, startOffset: 3 }],
+      epochs: [
+        { epoch: 0, startOffset: 0 },
+        { epoch: 2, startOffset: 3 },
+      ],
       logEndOffset: 3,
       logStartOffset: 0,
       startPosition: 0,
@@ -388,9 +475,13 @@ suite("leader epochs on a replica", () => {
     // f ships batches of epoch 0 (written by the first leader) at offsets 0..2.
     const bytes = await batchOf(["a", "b", "c"]);
     assignOffsets(bytes, 0, 0);
-    expect(await stub.replicate({ leader: f, leaderEpoch: 2, fromOffset: 0, data: bytes, keys: [], highWatermark: 3, configVersion: 0 })).toMatchObject({ ok: true, value: { logEndOffset: 3 } });
+    expect(
+      await stub.replicate({ leader: f, leaderEpoch: 2, fromOffset: 0, data: bytes, keys: [], highWatermark: 3, configVersion: 0 }),
+    ).toMatchObject({ ok: true, value: { logEndOffset: 3 } });
     const epochs = await runInDurableObject(stub, async (_instance, state) =>
-      state.storage.sql.exec<{ epoch: number; start_offset: number }>("SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch").toArray(),
+      state.storage.sql
+        .exec<{ epoch: number; start_offset: number }>("SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch")
+        .toArray(),
     );
     expect(epochs).toEqual([{ epoch: 0, start_offset: 0 }]);
   });
@@ -406,7 +497,9 @@ suite("deleting a replicated topic", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     for (const r of t.partitions[0].replicas) {
       const stored = await runInDurableObject(replica(t.topicId, r), async (_instance, state) => ({
-        tables: state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").toArray().length,
+        tables: state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'")
+          .toArray().length,
         alarm: await state.storage.getAlarm(),
       }));
       expect(stored).toEqual({ tables: 0, alarm: null });
@@ -428,8 +521,20 @@ suite("fault injection switch", () => {
     await expectError(off, 404, "UNSUPPORTED_VERSION");
     // Nothing was injected: the replica answers.
     expect((await describe(name)).partitions[0].leader).toBe(0);
-    await expectError(await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 0, replica: 0, fault: "explode" } }), 400, "INVALID_REQUEST");
-    await expectError(await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 0, replica: 5, fault: "none" } }), 400, "INVALID_REQUEST");
-    await expectError(await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 3, replica: 0, fault: "none" } }), 404, "UNKNOWN_TOPIC_OR_PARTITION");
+    await expectError(
+      await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 0, replica: 0, fault: "explode" } }),
+      400,
+      "INVALID_REQUEST",
+    );
+    await expectError(
+      await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 0, replica: 5, fault: "none" } }),
+      400,
+      "INVALID_REQUEST",
+    );
+    await expectError(
+      await api("/v1/admin/faults", { method: "POST", json: { topic: name, partition: 3, replica: 0, fault: "none" } }),
+      404,
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    );
   });
 });

@@ -34,7 +34,9 @@ export async function openSocket(path: string): Promise<Socket> {
     else throw new Error(`unexpected frame type ${Object.prototype.toString.call(e.data)}`);
     waiter?.();
   });
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.addEventListener("close", (e) => r({ code: e.code, reason: e.reason })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.addEventListener("close", (e) => r({ code: e.code, reason: e.reason })),
+  );
   let read = 0;
   return {
     ws,

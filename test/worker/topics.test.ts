@@ -260,10 +260,18 @@ describe("add partitions", () => {
   });
 
   it("growing an unknown topic is 404, and an unknown body field is 400 INVALID_REQUEST", async () => {
-    await expectError(await api(`/v1/topics/${uniqueTopic("ghost")}/partitions`, { method: "POST", json: { count: 2 } }), 404, "UNKNOWN_TOPIC_OR_PARTITION");
+    await expectError(
+      await api(`/v1/topics/${uniqueTopic("ghost")}/partitions`, { method: "POST", json: { count: 2 } }),
+      404,
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    );
     const name = uniqueTopic("grow-field");
     await createTopic(name, 1);
-    await expectError(await api(`/v1/topics/${name}/partitions`, { method: "POST", json: { count: 2, assignments: [] } }), 400, "INVALID_REQUEST");
+    await expectError(
+      await api(`/v1/topics/${name}/partitions`, { method: "POST", json: { count: 2, assignments: [] } }),
+      400,
+      "INVALID_REQUEST",
+    );
     expect((await describeTopic(name)).partitions).toHaveLength(1);
   });
 
@@ -315,7 +323,11 @@ describe("alter config", () => {
     await createTopic(name, 1, { "retention.bytes": 10_000 });
     const res = await api(`/v1/topics/${name}/config`, { method: "PATCH", json: { config: { "retention.ms": "60000" } } });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as TopicDescription).config).toEqual({ ...KAFKA_DEFAULT_CONFIG, "retention.bytes": 10_000, "retention.ms": 60_000 });
+    expect(((await res.json()) as TopicDescription).config).toEqual({
+      ...KAFKA_DEFAULT_CONFIG,
+      "retention.bytes": 10_000,
+      "retention.ms": 60_000,
+    });
   });
 
   it.each([
@@ -368,7 +380,11 @@ describe("delete", () => {
     await expectError(await produce(name, [{ value: "b" }]), 404, "UNKNOWN_TOPIC_OR_PARTITION");
     await expectError(await fetchRecords(name, 0, "offset=0"), 404, "UNKNOWN_TOPIC_OR_PARTITION");
     await expectError(await api(`/v1/topics/${name}/partitions/0/batches?offset=0`), 404, "UNKNOWN_TOPIC_OR_PARTITION");
-    await expectError(await api(`/v1/topics/${name}/partitions`, { method: "POST", json: { count: 3 } }), 404, "UNKNOWN_TOPIC_OR_PARTITION");
+    await expectError(
+      await api(`/v1/topics/${name}/partitions`, { method: "POST", json: { count: 3 } }),
+      404,
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    );
     await expectError(await api(`/v1/topics/${name}/config`, { method: "PATCH", json: { config: {} } }), 404, "UNKNOWN_TOPIC_OR_PARTITION");
     expect(await listTopicNames()).not.toContain(name);
   });
@@ -431,7 +447,10 @@ describe("delete", () => {
     const name = uniqueTopic("reborn");
     const old = await createTopic(name, 2);
     for (const partition of [0, 1]) {
-      const res = await produce(name, [1, 2, 3].map((n) => ({ value: n, partition })));
+      const res = await produce(
+        name,
+        [1, 2, 3].map((n) => ({ value: n, partition })),
+      );
       expect(res.status).toBe(200);
     }
     expect((await describeTopic(name)).partitions.map((p) => p.highWatermark)).toEqual([3, 3]);
@@ -492,12 +511,16 @@ describe("producer ids", () => {
   });
 
   it("concurrent calls get distinct producer ids, and concurrent calls with one transactionalId get distinct epochs of one id", async () => {
-    const plain = await Promise.all(Array.from({ length: 8 }, () => api("/v1/producers", { method: "POST" }).then((r) => r.json() as Promise<{ producerId: number }>)));
+    const plain = await Promise.all(
+      Array.from({ length: 8 }, () => api("/v1/producers", { method: "POST" }).then((r) => r.json() as Promise<{ producerId: number }>)),
+    );
     expect(new Set(plain.map((p) => p.producerId)).size).toBe(8);
     const transactionalId = uniqueTopic("txn-race");
     const same = await Promise.all(
       Array.from({ length: 5 }, () =>
-        api("/v1/producers", { method: "POST", json: { transactionalId } }).then((r) => r.json() as Promise<{ producerId: number; producerEpoch: number }>),
+        api("/v1/producers", { method: "POST", json: { transactionalId } }).then(
+          (r) => r.json() as Promise<{ producerId: number; producerEpoch: number }>,
+        ),
       ),
     );
     expect(new Set(same.map((p) => p.producerId)).size).toBe(1);
@@ -513,4 +536,3 @@ describe("producer ids", () => {
     await expectError(await api("/v1/producers", { method: "POST", json: body }), 400, "INVALID_REQUEST");
   });
 });
-

@@ -18,7 +18,10 @@ const BINARY = { "content-type": "application/vnd.kafka.record-batch.v2" };
 beforeAll(async () => {
   await createTopic(SHARED, 2);
   for (const partition of [0, 1]) {
-    const res = await produce(SHARED, [{ value: "a", partition }, { value: "b", partition }]);
+    const res = await produce(SHARED, [
+      { value: "a", partition },
+      { value: "b", partition },
+    ]);
     expect(res.status).toBe(200);
   }
 });
@@ -37,11 +40,16 @@ async function expectRefusedAndUnchanged(request: () => Promise<Response>, statu
   return error;
 }
 
-const post = (path: string, body: BodyInit, headers: Record<string, string> = { "content-type": "application/json" }) => () =>
-  api(path, { method: "POST", body, headers });
+const post =
+  (path: string, body: BodyInit, headers: Record<string, string> = { "content-type": "application/json" }) =>
+  () =>
+    api(path, { method: "POST", body, headers });
 const records = `/v1/topics/${SHARED}/records`;
 const produceRaw = (body: string) => post(records, body);
-const produceJson = (body: unknown, query = "") => () => api(`${records}${query}`, { method: "POST", json: body });
+const produceJson =
+  (body: unknown, query = "") =>
+  () =>
+    api(`${records}${query}`, { method: "POST", json: body });
 const oneRecord = (record: unknown) => produceJson({ records: [{ value: "fine", partition: 0 }, record] });
 
 describe("malformed produce bodies are 400 and append nothing", () => {
@@ -93,7 +101,16 @@ describe("an invalid record refuses the whole request with 400 INVALID_RECORD, t
 
 describe("produce to what does not exist is 404 and appends nothing", () => {
   it("a record for a partition beyond the topic's count is 404 UNKNOWN_TOPIC_OR_PARTITION, and its valid neighbours are not appended", async () => {
-    await expectRefusedAndUnchanged(produceJson({ records: [{ value: 1, partition: 0 }, { value: 2, partition: 2 }] }), 404, "UNKNOWN_TOPIC_OR_PARTITION");
+    await expectRefusedAndUnchanged(
+      produceJson({
+        records: [
+          { value: 1, partition: 0 },
+          { value: 2, partition: 2 },
+        ],
+      }),
+      404,
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    );
   });
 
   it("an unknown topic is 404 UNKNOWN_TOPIC_OR_PARTITION, and no topic is created", async () => {
@@ -104,11 +121,7 @@ describe("produce to what does not exist is 404 and appends nothing", () => {
 
   it("a binary batch for a partition beyond the topic's count is 404 UNKNOWN_TOPIC_OR_PARTITION", async () => {
     const batch = await encodeBatch([{ key: null, value: new TextEncoder().encode("v"), headers: [] }]);
-    await expectRefusedAndUnchanged(
-      post(`/v1/topics/${SHARED}/partitions/2/batches`, batch, BINARY),
-      404,
-      "UNKNOWN_TOPIC_OR_PARTITION",
-    );
+    await expectRefusedAndUnchanged(post(`/v1/topics/${SHARED}/partitions/2/batches`, batch, BINARY), 404, "UNKNOWN_TOPIC_OR_PARTITION");
   });
 });
 
@@ -172,12 +185,19 @@ describe("produce options", () => {
     const path = `/v1/topics/${SHARED}/partitions/0/batches`;
     await expectRefusedAndUnchanged(post(path, flipped, BINARY), 400, "CORRUPT_MESSAGE");
     await expectRefusedAndUnchanged(post(path, batch.slice(0, batch.length - 2), BINARY), 400, "CORRUPT_MESSAGE");
-    await expectRefusedAndUnchanged(post(path, new TextEncoder().encode("definitely not a record batch, no"), BINARY), 400, "UNSUPPORTED_FOR_MESSAGE_FORMAT");
+    await expectRefusedAndUnchanged(
+      post(path, new TextEncoder().encode("definitely not a record batch, no"), BINARY),
+      400,
+      "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+    );
   });
 });
 
 describe("fetch parameters", () => {
-  const fetchAt = (query: string, partition = "0") => () => api(`/v1/topics/${SHARED}/partitions/${partition}/records?${query}`);
+  const fetchAt =
+    (query: string, partition = "0") =>
+    () =>
+      api(`/v1/topics/${SHARED}/partitions/${partition}/records?${query}`);
 
   it.each([
     ["offset=abc", "INVALID_REQUEST"],
@@ -203,7 +223,11 @@ describe("fetch parameters", () => {
   it("a partition beyond the topic's count is 404 UNKNOWN_TOPIC_OR_PARTITION, on JSON and binary fetch and list offsets", async () => {
     await expectRefusedAndUnchanged(fetchAt("offset=0", "2"), 404, "UNKNOWN_TOPIC_OR_PARTITION");
     await expectRefusedAndUnchanged(() => api(`/v1/topics/${SHARED}/partitions/2/batches?offset=0`), 404, "UNKNOWN_TOPIC_OR_PARTITION");
-    await expectRefusedAndUnchanged(() => api(`/v1/topics/${SHARED}/partitions/2/offsets?timestamp=latest`), 404, "UNKNOWN_TOPIC_OR_PARTITION");
+    await expectRefusedAndUnchanged(
+      () => api(`/v1/topics/${SHARED}/partitions/2/offsets?timestamp=latest`),
+      404,
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    );
   });
 
   it("fetch from an unknown topic is 404 UNKNOWN_TOPIC_OR_PARTITION", async () => {
@@ -227,7 +251,11 @@ describe("fetch parameters", () => {
 
   it("list offsets with a timestamp that is neither earliest, latest nor a non-negative integer is 400 INVALID_REQUEST", async () => {
     for (const timestamp of ["yesterday", "-5", "1.5"]) {
-      await expectRefusedAndUnchanged(() => api(`/v1/topics/${SHARED}/partitions/0/offsets?timestamp=${timestamp}`), 400, "INVALID_REQUEST");
+      await expectRefusedAndUnchanged(
+        () => api(`/v1/topics/${SHARED}/partitions/0/offsets?timestamp=${timestamp}`),
+        400,
+        "INVALID_REQUEST",
+      );
     }
   });
 });

@@ -71,7 +71,10 @@ export class Consumer {
     } finally {
       core.running = false;
       // stop() is answered even if letting go failed (its error is run()'s to throw).
-      await core.shutdown().catch((err) => (core.failure ??= err)).finally(stopped);
+      await core
+        .shutdown()
+        .catch((err) => (core.failure ??= err))
+        .finally(stopped);
     }
     if (core.failure) throw core.failure;
   }

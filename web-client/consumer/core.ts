@@ -126,7 +126,10 @@ export class ConsumerCore {
   /** Where autoOffsetReset puts a partition now. */
   async resetPosition(tp: TopicPartition): Promise<number> {
     const at = this.options.autoOffsetReset;
-    const res = await this.http.json<ListOffsetsAnswer>("GET", `/v1/topics/${encodeURIComponent(tp.topic)}/partitions/${tp.partition}/offsets?timestamp=${at}`);
+    const res = await this.http.json<ListOffsetsAnswer>(
+      "GET",
+      `/v1/topics/${encodeURIComponent(tp.topic)}/partitions/${tp.partition}/offsets?timestamp=${at}`,
+    );
     // earliest and latest always name an offset (only a timestamp can find none).
     return res.offset as number;
   }

@@ -48,7 +48,10 @@ export interface ConsumedBatch extends TopicPartition {
   highWatermark: number;
 }
 
-export type ResolvedOptions = Required<Pick<ConsumerOptions, "groupId" | "topics" | "autoCommit" | "autoOffsetReset" | "maxBytes" | "maxWaitMs">> & ConsumerOptions;
+export type ResolvedOptions = Required<
+  Pick<ConsumerOptions, "groupId" | "topics" | "autoCommit" | "autoOffsetReset" | "maxBytes" | "maxWaitMs">
+> &
+  ConsumerOptions;
 
 /** The options with their defaults; throws a TypeError for what cannot work. */
 export function resolveOptions(options: ConsumerOptions): ResolvedOptions {

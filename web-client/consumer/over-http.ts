@@ -92,10 +92,7 @@ async function follow(core: ConsumerCore, answer: MemberAnswer): Promise<number>
 
 /** Takes the partitions an answer gave, and starts a long-poll loop for each. */
 async function start(core: ConsumerCore, tps: TopicPartition[]): Promise<void> {
-  const committed = await core.http.json<CommittedOffsetsAnswer>(
-    "GET",
-    `/v1/groups/${encodeURIComponent(core.options.groupId)}/offsets`,
-  );
+  const committed = await core.http.json<CommittedOffsetsAnswer>("GET", `/v1/groups/${encodeURIComponent(core.options.groupId)}/offsets`);
   const byKey = new Map(committed.offsets.map((o) => [tpKey(o), { offset: o.offset, resetId: o.resetId }]));
   for (const tp of tps) {
     const owned = await core.own(tp, byKey.get(tpKey(tp)));
@@ -122,9 +119,13 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
     let records: JsonRecord[];
     let highWatermark: number;
     try {
-      const res = await core.http.send("GET", `${path}?offset=${o.position}&maxBytes=${core.options.maxBytes}&maxWaitMs=${core.options.maxWaitMs}`, {
-        signal: o.abort.signal,
-      });
+      const res = await core.http.send(
+        "GET",
+        `${path}?offset=${o.position}&maxBytes=${core.options.maxBytes}&maxWaitMs=${core.options.maxWaitMs}`,
+        {
+          signal: o.abort.signal,
+        },
+      );
       // The body is read under the same signal: an abort can land here too, not only in fetch().
       const bytes = new Uint8Array(await res.arrayBuffer());
       highWatermark = Number(res.headers.get(HEADERS.highWatermark));

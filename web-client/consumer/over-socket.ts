@@ -32,7 +32,12 @@ export async function consumeOverSocket(core: ConsumerCore): Promise<"fallback" 
         onAssignment: (a) => assigned(core, a),
         onRecords: async ({ topic, partition, records, highWatermark }) => {
           const o = core.owned.get(tpKey({ topic, partition }));
-          if (o && !o.stopping && core.running) await core.handle(o, records.filter((r) => r.offset >= o.position), highWatermark);
+          if (o && !o.stopping && core.running)
+            await core.handle(
+              o,
+              records.filter((r) => r.offset >= o.position),
+              highWatermark,
+            );
         },
         onReset: ({ topic, partition, offset }) => {
           const o = core.owned.get(tpKey({ topic, partition }));
@@ -107,7 +112,9 @@ async function assigned(core: ConsumerCore, a: Assignment): Promise<(TopicPartit
   const starts: (TopicPartition & { offset: number })[] = [];
   for (const p of a.fresh) {
     const tp = { topic: p.topic, partition: p.partition };
-    const o = core.owned.get(tpKey(tp)) ?? (await core.own(tp, p.committed === null ? undefined : { offset: p.committed, resetId: p.resetId ?? 0 }));
+    const o =
+      core.owned.get(tpKey(tp)) ??
+      (await core.own(tp, p.committed === null ? undefined : { offset: p.committed, resetId: p.resetId ?? 0 }));
     starts.push({ ...tp, offset: o.position });
   }
   return starts;

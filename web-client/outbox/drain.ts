@@ -90,7 +90,8 @@ class Drain {
       await this.#reject(candidates, err); // no such topic (or an invalid name)
       return null;
     }
-    const partitionOf = (e: OutboxEntry, record: RecordInput) => e.record.partition ?? this.#channel.partitionOf(topic, record.key, info.partitions);
+    const partitionOf = (e: OutboxEntry, record: RecordInput) =>
+      e.record.partition ?? this.#channel.partitionOf(topic, record.key, info.partitions);
     const partition = partitionOf(candidates[0], fromStoredRecord(candidates[0].record));
     const limits = this.#channel.limits(info);
     const cap = Math.min(limits.records, this.#caps.get(tp(topic, partition)) ?? Infinity);
@@ -107,14 +108,23 @@ class Drain {
       bytes += size;
     }
     const identity = (await this.#outbox.state()).identity ?? (await this.#channel.newIdentity());
-    const inflight = await this.#outbox.assign(identity, topic, partition, chosen.map((e) => e.id));
+    const inflight = await this.#outbox.assign(
+      identity,
+      topic,
+      partition,
+      chosen.map((e) => e.id),
+    );
     this.#channel.sealed(topic, partition, info.partitions);
     return { inflight, entries: chosen };
   }
 
   async #send(inflight: InflightBatch, entries: OutboxEntry[]): Promise<void> {
     const { topic, partition, producerId, producerEpoch, baseSequence } = inflight;
-    const bytes = await this.#channel.encode(entries.map((e) => fromStoredRecord(e.record)), { producerId, producerEpoch }, baseSequence);
+    const bytes = await this.#channel.encode(
+      entries.map((e) => fromStoredRecord(e.record)),
+      { producerId, producerEpoch },
+      baseSequence,
+    );
     let answer: { baseOffset: number; duplicate: boolean };
     try {
       answer = await this.#channel.post(topic, partition, bytes);
@@ -138,7 +148,9 @@ class Drain {
     }
     await this.#outbox.acknowledge(inflight);
     this.#resets = 0;
-    entries.forEach((e, i) => this.#result.sent.push({ id: e.id, topic, partition, offset: answer.baseOffset + i, duplicate: answer.duplicate }));
+    entries.forEach((e, i) =>
+      this.#result.sent.push({ id: e.id, topic, partition, offset: answer.baseOffset + i, duplicate: answer.duplicate }),
+    );
   }
 
   async #reject(entries: OutboxEntry[], error: EdgelogError, batch?: InflightBatch): Promise<void> {

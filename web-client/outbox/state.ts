@@ -29,7 +29,13 @@ export const tp = topicPartitionKey;
 export const emptyState = (): OutboxState => ({ identity: null, sequences: {}, inflight: null });
 
 /** The state once a batch is numbered with `identity` and the partition's next sequence, and in flight. */
-export function assigned(state: OutboxState, identity: Identity, topic: string, partition: number, ids: number[]): OutboxState & { inflight: InflightBatch } {
+export function assigned(
+  state: OutboxState,
+  identity: Identity,
+  topic: string,
+  partition: number,
+  ids: number[],
+): OutboxState & { inflight: InflightBatch } {
   const same = state.identity?.producerId === identity.producerId && state.identity.producerEpoch === identity.producerEpoch;
   const sequences = same ? { ...state.sequences } : {};
   const baseSequence = sequences[tp(topic, partition)] ?? 0;

@@ -29,9 +29,9 @@ export class TopicMetadata {
   get(name: string, refresh = false): Promise<TopicInfo> {
     const cached = this.#topics.get(name);
     if (cached && !refresh && Date.now() - cached.at < this.#maxAgeMs) return cached.info;
-    const info = retrying(this.#retries, () =>
-      this.#http.json<TopicDescription>("GET", `/v1/topics/${encodeURIComponent(name)}`),
-    ).then((d) => ({ partitions: d.partitions.length, maxMessageBytes: d.config["max.message.bytes"] }));
+    const info = retrying(this.#retries, () => this.#http.json<TopicDescription>("GET", `/v1/topics/${encodeURIComponent(name)}`)).then(
+      (d) => ({ partitions: d.partitions.length, maxMessageBytes: d.config["max.message.bytes"] }),
+    );
     const entry = { info, at: Date.now() };
     this.#topics.set(name, entry);
     info.catch(() => {

@@ -52,7 +52,10 @@ export function producerSettings(options: ProducerOptions): ProducerSettings {
   const maxMs = check("retries.maxMs", options.retries?.maxMs ?? Math.max(5_000, initialMs), initialMs);
   const retries = { initialMs, maxMs, attempts: check("retries.attempts", options.retries?.attempts ?? 10, 1, true) };
   const transactionalId = options.transactionalId;
-  if (transactionalId !== undefined && (typeof transactionalId !== "string" || transactionalId.length === 0 || transactionalId.length > 255)) {
+  if (
+    transactionalId !== undefined &&
+    (typeof transactionalId !== "string" || transactionalId.length === 0 || transactionalId.length > 255)
+  ) {
     throw new TypeError("transactionalId must be a string of 1 to 255 characters");
   }
   const metadataMaxAgeMs = check("metadataMaxAgeMs", options.metadataMaxAgeMs ?? 300_000, 0);

@@ -49,7 +49,13 @@ export class Producer {
       deliver: (topic, partition, batch) => this.#sender.deliver(topic, partition, batch),
     });
     this.#outbox = options.outbox;
-    this.#channel = outboxChannel({ http: this.http, settings, metadata: this.#metadata, partitioner: this.#partitioner, sender: this.#sender });
+    this.#channel = outboxChannel({
+      http: this.http,
+      settings,
+      metadata: this.#metadata,
+      partitioner: this.#partitioner,
+      sender: this.#sender,
+    });
     const target = globalThis as unknown as { addEventListener?: (type: string, listener: () => void) => void };
     if (this.#outbox && typeof target.addEventListener === "function") {
       this.#onOnline = () => void this.drain().catch((err) => options.onDrainError?.(err));
@@ -88,7 +94,8 @@ export class Producer {
   /** Flushes, waits for drains in progress, and stops: later calls reject. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#onOnline) (globalThis as unknown as { removeEventListener(type: string, l: () => void): void }).removeEventListener("online", this.#onOnline);
+      if (this.#onOnline)
+        (globalThis as unknown as { removeEventListener(type: string, l: () => void): void }).removeEventListener("online", this.#onOnline);
       await this.flush();
       await Promise.all([...this.#drains].map((d) => d.catch(noop)));
     })();
@@ -107,7 +114,10 @@ export class Producer {
     this.#checkOpen();
     checkTopic(topic);
     const inputs = toPlacedRecords(records, Date.now());
-    return outbox.append(topic, inputs.map((r) => toStoredRecord(r.record, r.partition)));
+    return outbox.append(
+      topic,
+      inputs.map((r) => toStoredRecord(r.record, r.partition)),
+    );
   }
 
   /**

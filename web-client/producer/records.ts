@@ -58,7 +58,8 @@ export function toPlacedRecords(records: ProducerRecord[], now: number): PlacedR
     const bytes = r.value instanceof Uint8Array ? r.value : r.value instanceof ArrayBuffer ? new Uint8Array(r.value) : null;
     const headers: RecordHeader[] = [];
     if (r.headers !== undefined) {
-      if (r.headers === null || typeof r.headers !== "object" || Array.isArray(r.headers)) refuse(i, "headers must be an object of strings");
+      if (r.headers === null || typeof r.headers !== "object" || Array.isArray(r.headers))
+        refuse(i, "headers must be an object of strings");
       for (const [name, value] of Object.entries(r.headers)) {
         if (value !== null && typeof value !== "string") refuse(i, `header "${name}" must be a string or null`);
         // As the JSON API: whether a value is JSON is the value's to say, not a header's.
@@ -84,8 +85,10 @@ export function toPlacedRecords(records: ProducerRecord[], now: number): PlacedR
     }
 
     const timestamp = r.timestamp ?? now;
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0) refuse(i, "timestamp must be milliseconds since the epoch (a non-negative integer)", "INVALID_TIMESTAMP");
-    if (r.partition !== undefined && (!Number.isSafeInteger(r.partition) || r.partition < 0)) refuse(i, "partition must be a non-negative integer");
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0)
+      refuse(i, "timestamp must be milliseconds since the epoch (a non-negative integer)", "INVALID_TIMESTAMP");
+    if (r.partition !== undefined && (!Number.isSafeInteger(r.partition) || r.partition < 0))
+      refuse(i, "partition must be a non-negative integer");
     const record: RecordInput = { key, value, headers, timestamp };
     return { record, key, partition: r.partition, size: recordSizeBound(record) };
   });

@@ -33,7 +33,10 @@ export async function retrying<T>(retries: RetryOptions, fn: () => Promise<T>): 
 
 function outcomeUnknown(err: unknown, attempts: number): EdgelogError {
   if (err instanceof EdgelogError) return err;
-  const wrapped = new EdgelogError("REQUEST_TIMED_OUT", `no answer after ${attempts} attempt(s): ${err instanceof Error ? err.message : String(err)}`);
+  const wrapped = new EdgelogError(
+    "REQUEST_TIMED_OUT",
+    `no answer after ${attempts} attempt(s): ${err instanceof Error ? err.message : String(err)}`,
+  );
   wrapped.cause = err;
   return wrapped;
 }

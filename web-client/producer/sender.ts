@@ -67,7 +67,11 @@ export class Sender {
   async deliver(topic: string, partition: number, batch: Pending[]): Promise<void> {
     let base: number | null;
     try {
-      base = await this.#attempt(topic, partition, batch.map((p) => p.record));
+      base = await this.#attempt(
+        topic,
+        partition,
+        batch.map((p) => p.record),
+      );
     } catch (err) {
       if (err instanceof EdgelogError && err.code === "MESSAGE_TOO_LARGE" && batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
@@ -135,7 +139,9 @@ export class Sender {
   }
 
   async #postOnce(topic: string, partition: number, bytes: Uint8Array, acks: 0 | 1 | "all"): Promise<BatchAnswer> {
-    const res = await this.#http.send("POST", `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/batches?acks=${acks}`, { body: bytes });
+    const res = await this.#http.send("POST", `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/batches?acks=${acks}`, {
+      body: bytes,
+    });
     return (await res.json()) as BatchAnswer;
   }
 }

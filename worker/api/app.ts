@@ -21,7 +21,11 @@ export function createApp() {
   groups(app);
   admin(app);
   app.get("/", (c) => c.json({ name: "edgelog", docs: "/docs", openapi: "/v1/openapi.json", topics: "/v1/topics" }));
-  app.notFound((c) => errorResponse(new EdgelogError("UNSUPPORTED_VERSION", `no route for ${c.req.method} ${new URL(c.req.url).pathname}; see /v1/openapi.json`)));
+  app.notFound((c) =>
+    errorResponse(
+      new EdgelogError("UNSUPPORTED_VERSION", `no route for ${c.req.method} ${new URL(c.req.url).pathname}; see /v1/openapi.json`),
+    ),
+  );
   app.onError((err) => errorResponse(err));
   return app;
 }

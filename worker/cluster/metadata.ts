@@ -58,6 +58,10 @@ export async function withTopic<T>(env: Env, name: string, fn: (topic: TopicMeta
 /** The partition's metadata, or UNKNOWN_TOPIC_OR_PARTITION. */
 export function partitionOf(topic: TopicMetadata, partition: number) {
   const p = topic.partitions[partition];
-  if (!p) throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${topic.name}" has no partition ${partition} (it has ${topic.partitions.length})`);
+  if (!p)
+    throw new EdgelogError(
+      "UNKNOWN_TOPIC_OR_PARTITION",
+      `topic "${topic.name}" has no partition ${partition} (it has ${topic.partitions.length})`,
+    );
   return p;
 }

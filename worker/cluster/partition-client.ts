@@ -22,7 +22,12 @@ import type { Outcome } from "../outcome";
 import type { AppendRequest, AppendResult, FetchRequest, LogStatus, ReadResult } from "../partition/types";
 
 /** Answers that mean "ask again elsewhere or later": nothing was applied. */
-const MOVED: ReadonlySet<ErrorCode> = new Set(["NOT_LEADER_OR_FOLLOWER", "FENCED_LEADER_EPOCH", "UNKNOWN_LEADER_EPOCH", "LEADER_NOT_AVAILABLE"]);
+const MOVED: ReadonlySet<ErrorCode> = new Set([
+  "NOT_LEADER_OR_FOLLOWER",
+  "FENCED_LEADER_EPOCH",
+  "UNKNOWN_LEADER_EPOCH",
+  "LEADER_NOT_AVAILABLE",
+]);
 /** How many times a call follows moving leadership before it gives up (about two seconds). */
 const ATTEMPTS = 8;
 const BACKOFF_MS = [0, 20, 50, 100, 200, 300, 500, 800];
@@ -58,12 +63,18 @@ export async function onLeader<T>(
       outcome = await call(replicaStub(env, current.topicId, partition, p.leader), p);
     } catch (err) {
       unanswered++;
-      failure = new EdgelogError("REQUEST_TIMED_OUT", `partition ${partition}'s leader (replica ${p.leader}) did not answer: ${String(err).slice(0, 200)}`);
+      failure = new EdgelogError(
+        "REQUEST_TIMED_OUT",
+        `partition ${partition}'s leader (replica ${p.leader}) did not answer: ${String(err).slice(0, 200)}`,
+      );
       // The first time, the same leader again: most resets heal at once. After that, the controller.
       if (unanswered > 1) current = await reportUnreachable(env, current, p);
       if (!idempotent) {
         if (unanswered === 1) current = await reportUnreachable(env, current, p);
-        throw new EdgelogError("REQUEST_TIMED_OUT", `${failure.message}; the outcome is unknown: retry (producer ids or an Idempotency-Key make it safe)`);
+        throw new EdgelogError(
+          "REQUEST_TIMED_OUT",
+          `${failure.message}; the outcome is unknown: retry (producer ids or an Idempotency-Key make it safe)`,
+        );
       }
       continue;
     }
@@ -87,7 +98,8 @@ export async function onLeader<T>(
 /** Fresh metadata for the same topic (UNKNOWN_TOPIC_OR_PARTITION if it was deleted or recreated). */
 async function refresh(env: Env, topic: TopicMetadata): Promise<TopicMetadata> {
   const fresh = await topicMetadata(env, topic.name, true);
-  if (fresh.topicId !== topic.topicId) throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${topic.name}" was deleted (and made again)`);
+  if (fresh.topicId !== topic.topicId)
+    throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${topic.name}" was deleted (and made again)`);
   return fresh;
 }
 
@@ -106,7 +118,8 @@ async function reportUnreachable(env: Env, topic: TopicMetadata, p: PartitionMet
 
 export async function appendTo(env: Env, topic: TopicMetadata, partition: number, request: AppendRequest): Promise<AppendResult> {
   // Producer ids and sequences, or an idempotency key, make a resent append safe.
-  const idempotent = request.idempotencyKey !== undefined || (request.batches.length > 0 && request.batches.every((b) => b.header.producerId >= 0));
+  const idempotent =
+    request.idempotencyKey !== undefined || (request.batches.length > 0 && request.batches.every((b) => b.header.producerId >= 0));
   return onLeader(env, topic, partition, (stub, p) => stub.append({ ...request, leaderEpoch: p.leaderEpoch }), idempotent);
 }
 
@@ -116,14 +129,21 @@ export async function appendTo(env: Env, topic: TopicMetadata, partition: number
  * with it; whatever it cannot answer (an offset past its watermark, a moved epoch, no answer) is
  * read from the leader instead.
  */
-export async function readFrom(env: Env, topic: TopicMetadata, partition: number, request: FetchRequest, replica?: number): Promise<ReadResult & { replica: number }> {
+export async function readFrom(
+  env: Env,
+  topic: TopicMetadata,
+  partition: number,
+  request: FetchRequest,
+  replica?: number,
+): Promise<ReadResult & { replica: number }> {
   const p = partitionOf(topic, partition);
   if (replica !== undefined && replica !== p.leader && p.replicas.includes(replica)) {
     try {
       const outcome = await replicaStub(env, topic.topicId, partition, replica).read({ ...request, leaderEpoch: p.leaderEpoch });
       // Records, or a reader caught up with this follower's watermark (its long-poll ran out here).
       // An offset past that watermark (the follower lags what the reader has seen) goes to the leader.
-      if (outcome.ok && (outcome.value.nextOffset > request.offset || request.offset <= outcome.value.highWatermark)) return { ...outcome.value, replica };
+      if (outcome.ok && (outcome.value.nextOffset > request.offset || request.offset <= outcome.value.highWatermark))
+        return { ...outcome.value, replica };
     } catch {
       // unreachable follower: the leader answers
     }
@@ -155,7 +175,12 @@ export async function subscribeTo(env: Env, topic: TopicMetadata, partition: num
       continue;
     }
     if (response.status === 101 || response.status !== 503) return response;
-    const code = ((await response.clone().json().catch(() => null)) as { error?: { code?: ErrorCode } } | null)?.error?.code;
+    const code = (
+      (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { error?: { code?: ErrorCode } } | null
+    )?.error?.code;
     if (!code || !MOVED.has(code)) return response;
     current = await refresh(env, current);
   }

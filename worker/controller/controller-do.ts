@@ -39,7 +39,9 @@ export class Controller extends DurableObject<Env> {
         // Objects that could not be told leave the topic unusable: take it back whole.
         this.#registry.discard(topic);
         await this.#wipePending();
-        throw err instanceof EdgelogError ? err : new EdgelogError("REQUEST_TIMED_OUT", `creating topic "${topic.name}" failed: ${String(err)}`);
+        throw err instanceof EdgelogError
+          ? err
+          : new EdgelogError("REQUEST_TIMED_OUT", `creating topic "${topic.name}" failed: ${String(err)}`);
       }
       this.#registry.ready(topic.topicId);
       return this.#registry.get(topic.name);
@@ -80,12 +82,17 @@ export class Controller extends DurableObject<Env> {
       await Promise.all(
         topic.partitions.map(async (p) => {
           const told = await Promise.allSettled(
-            p.replicas.map(async (replica) => unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).configure(topic.config, topic.configVersion))),
+            p.replicas.map(async (replica) =>
+              unwrap(await replicaStub(this.env, topic.topicId, p.partition, replica).configure(topic.config, topic.configVersion)),
+            ),
           );
           const refused = told.find((r): r is PromiseRejectedResult => r.status === "rejected" && r.reason instanceof EdgelogError);
           if (refused) throw refused.reason;
           if (told.every((r) => r.status === "rejected")) {
-            throw new EdgelogError("REQUEST_TIMED_OUT", `no replica of partition ${p.partition} could be told of the new config; it is recorded: retry to apply it`);
+            throw new EdgelogError(
+              "REQUEST_TIMED_OUT",
+              `no replica of partition ${p.partition} could be told of the new config; it is recorded: retry to apply it`,
+            );
           }
         }),
       );
@@ -159,7 +166,9 @@ export class Controller extends DurableObject<Env> {
     let failed = false;
     for (const pending of this.#registry.pendingDeletes()) {
       const results = await Promise.allSettled(
-        pending.partitions.flatMap((p) => p.replicas.map((replica) => replicaStub(this.env, pending.topicId, p.partition, replica).destroy())),
+        pending.partitions.flatMap((p) =>
+          p.replicas.map((replica) => replicaStub(this.env, pending.topicId, p.partition, replica).destroy()),
+        ),
       );
       if (results.every((r) => r.status === "fulfilled")) this.#registry.deleted(pending.topicId);
       else failed = true;

@@ -77,7 +77,10 @@ export class Elections {
     const key = `${topicId}/${partition}`;
     while (this.#running.has(key)) await this.#running.get(key);
     const run = this.#check(topicId, partition, leaderEpoch);
-    this.#running.set(key, run.catch(() => undefined));
+    this.#running.set(
+      key,
+      run.catch(() => undefined),
+    );
     try {
       return await run;
     } finally {
@@ -105,12 +108,17 @@ export class Elections {
     let winner = longest(inSync, statuses);
     if (winner === null && topic.config["unclean.leader.election.enable"]) winner = longest(others, statuses);
     if (winner === null) {
-      throw new EdgelogError("LEADER_NOT_AVAILABLE", `partition ${partition}'s leader (replica ${now.leader}) is unreachable and no in-sync replica can take over`);
+      throw new EdgelogError(
+        "LEADER_NOT_AVAILABLE",
+        `partition ${partition}'s leader (replica ${now.leader}) is unreachable and no in-sync replica can take over`,
+      );
     }
     // The failed leader leaves the in-sync set; an unclean winner is the set's only member.
     const isr = now.isr.includes(winner) ? now.isr.filter((r) => r !== now.leader) : [winner];
     const elected = this.#registry.elect(topicId, partition, winner, isr);
-    console.warn(`edgelog: partition ${partition} of topic ${topic.name}: replica ${winner} leads epoch ${elected.leaderEpoch} (replica ${current.leader} unreachable)`);
+    console.warn(
+      `edgelog: partition ${partition} of topic ${topic.name}: replica ${winner} leads epoch ${elected.leaderEpoch} (replica ${current.leader} unreachable)`,
+    );
     await this.announce(topicId, elected);
     return elected;
   }

@@ -11,7 +11,10 @@ export const DEFAULT_REGIONS = ["wnam", "enam", "weur", "eeur", "apac", "oc"] as
 
 /** The configured regions (EDGELOG_REGIONS, comma-separated), or the defaults. */
 export function regionsOf(env: Pick<Env, "EDGELOG_REGIONS">): string[] {
-  const configured = (env.EDGELOG_REGIONS ?? "").split(",").map((r) => r.trim()).filter(Boolean);
+  const configured = (env.EDGELOG_REGIONS ?? "")
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
   return configured.length > 0 ? configured : [...DEFAULT_REGIONS];
 }
 
@@ -23,7 +26,10 @@ export function regionsOf(env: Pick<Env, "EDGELOG_REGIONS">): string[] {
  */
 export function placeReplicas(partition: number, replicationFactor: number, regionCount: number): number[] {
   if (replicationFactor > regionCount) {
-    throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`);
+    throw new EdgelogError(
+      "INVALID_REPLICATION_FACTOR",
+      `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`,
+    );
   }
   return Array.from({ length: replicationFactor }, (_, i) => (partition + i) % regionCount);
 }

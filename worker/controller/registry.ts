@@ -91,9 +91,17 @@ export class Registry {
    */
   create(input: unknown, regionCount: number, now: number): TopicMetadata {
     // The route's own schema: the RPC boundary checks what the route checked, from one source.
-    const { name, partitions, replicationFactor, config: changes } = parse(createTopic.request.body.content["application/json"].schema, input);
+    const {
+      name,
+      partitions,
+      replicationFactor,
+      config: changes,
+    } = parse(createTopic.request.body.content["application/json"].schema, input);
     if (replicationFactor > regionCount) {
-      throw new EdgelogError("INVALID_REPLICATION_FACTOR", `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`);
+      throw new EdgelogError(
+        "INVALID_REPLICATION_FACTOR",
+        `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`,
+      );
     }
     const config = resolveTopicConfig(changes);
     if (this.#sql.exec("SELECT 1 FROM topics WHERE name = ?", name).toArray().length > 0) {
@@ -137,7 +145,10 @@ export class Registry {
   }
 
   list(): TopicMetadata[] {
-    return this.#sql.exec<TopicRow>("SELECT * FROM topics WHERE ready = 1 ORDER BY name").toArray().map((row) => this.#metadata(row));
+    return this.#sql
+      .exec<TopicRow>("SELECT * FROM topics WHERE ready = 1 ORDER BY name")
+      .toArray()
+      .map((row) => this.#metadata(row));
   }
 
   /** Removes the topic's records and remembers its objects until they are wiped. */
@@ -196,7 +207,11 @@ export class Registry {
   alterConfig(name: string, changes: unknown): TopicMetadata {
     const topic = this.get(name);
     const config = resolveTopicConfig(changes, topic.config);
-    this.#sql.exec("UPDATE topics SET config = ?, config_version = config_version + 1 WHERE topic_id = ?", JSON.stringify(config), topic.topicId);
+    this.#sql.exec(
+      "UPDATE topics SET config = ?, config_version = config_version + 1 WHERE topic_id = ?",
+      JSON.stringify(config),
+      topic.topicId,
+    );
     return this.get(name);
   }
 
@@ -223,7 +238,10 @@ export class Registry {
       );
     }
     if (!Array.isArray(isr) || !isr.every((r) => p.replicas.includes(r)) || !isr.includes(leader) || new Set(isr).size !== isr.length) {
-      throw new EdgelogError("INVALID_REQUEST", `in-sync set ${JSON.stringify(isr)} must be distinct replicas of ${JSON.stringify(p.replicas)} including the leader`);
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        `in-sync set ${JSON.stringify(isr)} must be distinct replicas of ${JSON.stringify(p.replicas)} including the leader`,
+      );
     }
     this.#sql.exec("UPDATE partitions SET isr = ? WHERE topic_id = ? AND partition = ?", JSON.stringify(isr), topicId, partition);
     return { isr: isr as number[] };
@@ -252,10 +270,16 @@ export class Registry {
   initProducer(transactionalId: string | undefined): { producerId: number; producerEpoch: number } {
     if (transactionalId === undefined) return { producerId: this.#next("producer_id"), producerEpoch: 0 };
     const row = this.#sql
-      .exec<{ producer_id: number; epoch: number }>("SELECT producer_id, epoch FROM producer_ids WHERE transactional_id = ?", transactionalId)
+      .exec<{ producer_id: number; epoch: number }>(
+        "SELECT producer_id, epoch FROM producer_ids WHERE transactional_id = ?",
+        transactionalId,
+      )
       .toArray()[0];
     // An exhausted epoch starts over under a new producer id, as Kafka does.
-    const next = row && row.epoch < MAX_PRODUCER_EPOCH ? { producerId: row.producer_id, producerEpoch: row.epoch + 1 } : { producerId: this.#next("producer_id"), producerEpoch: 0 };
+    const next =
+      row && row.epoch < MAX_PRODUCER_EPOCH
+        ? { producerId: row.producer_id, producerEpoch: row.epoch + 1 }
+        : { producerId: this.#next("producer_id"), producerEpoch: 0 };
     this.#sql.exec(
       "INSERT OR REPLACE INTO producer_ids (transactional_id, producer_id, epoch) VALUES (?, ?, ?)",
       transactionalId,
@@ -275,7 +299,10 @@ export class Registry {
   }
 
   groups(): string[] {
-    return this.#sql.exec<{ name: string }>("SELECT name FROM groups ORDER BY name").toArray().map((r) => r.name);
+    return this.#sql
+      .exec<{ name: string }>("SELECT name FROM groups ORDER BY name")
+      .toArray()
+      .map((r) => r.name);
   }
 
   #next(counter: string): number {
@@ -309,7 +336,13 @@ export class Registry {
         row.topic_id,
       )
       .toArray()
-      .map((p) => ({ partition: p.partition, leader: p.leader, replicas: JSON.parse(p.replicas), isr: JSON.parse(p.isr), leaderEpoch: p.leader_epoch }));
+      .map((p) => ({
+        partition: p.partition,
+        leader: p.leader,
+        replicas: JSON.parse(p.replicas),
+        isr: JSON.parse(p.isr),
+        leaderEpoch: p.leader_epoch,
+      }));
     return {
       name: row.name,
       topicId: row.topic_id,
@@ -325,5 +358,8 @@ export class Registry {
 /** A random 128-bit id in URL-safe base64, as Kafka's topic ids are printed. */
 function newTopicId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }

@@ -66,7 +66,11 @@ export function isAssignorName(name: unknown): name is AssignorName {
  * ], { t0: 3 });
  * // { c0: [{ topic: "t0", partition: 0 }, { topic: "t0", partition: 1 }], c1: [{ topic: "t0", partition: 2 }] }
  */
-export function assign(assignor: AssignorName, members: AssignorMember[], partitionCounts: Record<string, number>): Record<string, TopicPartition[]> {
+export function assign(
+  assignor: AssignorName,
+  members: AssignorMember[],
+  partitionCounts: Record<string, number>,
+): Record<string, TopicPartition[]> {
   if (!isAssignorName(assignor)) {
     throw new EdgelogError("UNSUPPORTED_ASSIGNOR", `unknown assignor ${JSON.stringify(assignor)}; use ${ASSIGNORS.join(", ")}`);
   }
@@ -97,13 +101,16 @@ function prepare(input: AssignorMember[], partitionCounts: Record<string, number
     seen.add(m.memberId);
   }
   // memberId breaks ties so two members sharing an instanceId still sort the same every time.
-  const members = [...input].sort((a, b) => compare(a.instanceId ?? a.memberId, b.instanceId ?? b.memberId) || compare(a.memberId, b.memberId));
+  const members = [...input].sort(
+    (a, b) => compare(a.instanceId ?? a.memberId, b.instanceId ?? b.memberId) || compare(a.memberId, b.memberId),
+  );
   const subscribes = members.map((m) => new Set(m.topics));
   const counts = new Map<string, number>();
   for (const topic of new Set(members.flatMap((m) => m.topics))) {
     if (!Object.hasOwn(partitionCounts, topic)) continue;
     const n = partitionCounts[topic];
-    if (!Number.isSafeInteger(n) || n < 0) throw new EdgelogError("INVALID_REQUEST", `topic ${JSON.stringify(topic)} has an invalid partition count: ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new EdgelogError("INVALID_REQUEST", `topic ${JSON.stringify(topic)} has an invalid partition count: ${n}`);
     counts.set(topic, n);
   }
   const topics = [...counts.keys()].sort(compare);
@@ -236,7 +243,8 @@ function improve(group: Group, owned: Map<string, Set<number>>[], load: number[]
             parent[v] = u;
             next.push(v);
             reached.push(v);
-            if (load[v] <= load[source] - 2 && (target === -1 || load[v] < load[target] || (load[v] === load[target] && v < target))) target = v;
+            if (load[v] <= load[source] - 2 && (target === -1 || load[v] < load[target] || (load[v] === load[target] && v < target)))
+              target = v;
           }
         }
       }

@@ -104,7 +104,8 @@ CREATE TABLE IF NOT EXISTS offsets (
 );
 `;
 
-const byTopicPartition = (a: TopicPartition, b: TopicPartition) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition);
+const byTopicPartition = (a: TopicPartition, b: TopicPartition) =>
+  a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 
 export class Coordinator {
   #sql: SqlStorage;
@@ -120,7 +121,12 @@ export class Coordinator {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#sql.exec(SCHEMA);
-    const meta = new Map(this.#sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray().map((r) => [r.key, r.value]));
+    const meta = new Map(
+      this.#sql
+        .exec<{ key: string; value: string }>("SELECT key, value FROM meta")
+        .toArray()
+        .map((r) => [r.key, r.value]),
+    );
     this.generation = Number(meta.get("generation") ?? 0);
     this.assignor = (meta.get("assignor") as AssignorName | undefined) ?? null;
     this.partitionCounts = JSON.parse(meta.get("partition_counts") ?? "{}");
@@ -159,7 +165,10 @@ export class Coordinator {
     now: number,
   ): MemberAnswer {
     if (input.assignor !== null && this.assignor !== null && this.members.size > 0 && input.assignor !== this.assignor) {
-      throw new EdgelogError("INCONSISTENT_GROUP_PROTOCOL", `the group uses the ${this.assignor} assignor, this member asked for ${input.assignor}`);
+      throw new EdgelogError(
+        "INCONSISTENT_GROUP_PROTOCOL",
+        `the group uses the ${this.assignor} assignor, this member asked for ${input.assignor}`,
+      );
     }
     const memberId = crypto.randomUUID();
     const previous = input.instanceId === null ? undefined : [...this.members.values()].find((m) => m.instanceId === input.instanceId);
@@ -273,7 +282,10 @@ export class Coordinator {
     const owned = new Set(member.owned.map(tpKey));
     for (const o of offsets) {
       if (!owned.has(tpKey(o))) {
-        throw new EdgelogError("REBALANCE_IN_PROGRESS", `${o.topic}/${o.partition} is not assigned to member ${memberId} in generation ${generation}`);
+        throw new EdgelogError(
+          "REBALANCE_IN_PROGRESS",
+          `${o.topic}/${o.partition} is not assigned to member ${memberId} in generation ${generation}`,
+        );
       }
     }
     this.#writeOffsets(offsets, now);

@@ -32,7 +32,10 @@ export interface GroupDescription {
   generation: number;
   state: "Empty" | "Reconciling" | "Stable";
   assignor: AssignorName | null;
-  members: (Pick<Member, "memberId" | "instanceId" | "topics" | "sessionTimeoutMs"> & { assignment: Member["owned"]; target: Member["target"] })[];
+  members: (Pick<Member, "memberId" | "instanceId" | "topics" | "sessionTimeoutMs"> & {
+    assignment: Member["owned"];
+    target: Member["target"];
+  })[];
   partitionCounts: Record<string, number>;
   offsets: CommittedOffset[];
 }
@@ -111,13 +114,13 @@ export class Group extends DurableObject<Env> {
       members: [...c.members.values()]
         .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
         .map((m) => ({
-        memberId: m.memberId,
-        instanceId: m.instanceId,
-        topics: m.topics,
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        assignment: m.owned.filter((tp) => target(m).has(tpKey(tp))),
-        target: m.target,
-      })),
+          memberId: m.memberId,
+          instanceId: m.instanceId,
+          topics: m.topics,
+          sessionTimeoutMs: m.sessionTimeoutMs,
+          assignment: m.owned.filter((tp) => target(m).has(tpKey(tp))),
+          target: m.target,
+        })),
       partitionCounts: c.partitionCounts,
       offsets: c.offsets(),
     };

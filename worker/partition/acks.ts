@@ -42,7 +42,10 @@ export function commitSettled(v: CommitView, end: number): boolean {
  */
 export function commitVerdict(v: CommitView, end: number): EdgelogError | null {
   if (!v.leading) {
-    return new EdgelogError("REQUEST_TIMED_OUT", "leadership moved before the write was replicated: the outcome is unknown; retry on the new leader");
+    return new EdgelogError(
+      "REQUEST_TIMED_OUT",
+      "leadership moved before the write was replicated: the outcome is unknown; retry on the new leader",
+    );
   }
   if (v.isrSize < v.minInsyncReplicas) {
     return new EdgelogError(
@@ -61,7 +64,12 @@ export function commitVerdict(v: CommitView, end: number): EdgelogError | null {
  * @example
  * await awaitCommit(commitEnd(result), () => view(), (ready, ms) => commits.wait(ready, ms), 35_000);
  */
-export async function awaitCommit(end: number, view: () => CommitView, wait: (ready: () => boolean, timeoutMs: number) => Promise<void>, timeoutMs: number): Promise<void> {
+export async function awaitCommit(
+  end: number,
+  view: () => CommitView,
+  wait: (ready: () => boolean, timeoutMs: number) => Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
   if (!commitSettled(view(), end)) await wait(() => commitSettled(view(), end), timeoutMs);
   const error = commitVerdict(view(), end);
   if (error) throw error;

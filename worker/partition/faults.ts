@@ -60,7 +60,7 @@ export class Faults {
   }
 
   async set(fault: Fault): Promise<void> {
-    if (!this.#enabled) throw new EdgelogError("UNSUPPORTED_VERSION", "fault injection is off (EDGELOG_FAULT_INJECTION is not \"on\")");
+    if (!this.#enabled) throw new EdgelogError("UNSUPPORTED_VERSION", 'fault injection is off (EDGELOG_FAULT_INJECTION is not "on")');
     await this.#storage.put(STORAGE_KEY, fault);
     this.#fault = fault;
   }

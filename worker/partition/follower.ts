@@ -26,7 +26,12 @@ export function joinLeader(log: PartitionLog, request: FollowRequest): void {
  * and continue its log) and learns its high watermark. `afterLocalWrite` runs between the two
  * (a crash-mid-append fault strikes there).
  */
-export async function takeBatches(log: PartitionLog, request: ReplicateRequest, now: number, afterLocalWrite: () => Promise<void>): Promise<void> {
+export async function takeBatches(
+  log: PartitionLog,
+  request: ReplicateRequest,
+  now: number,
+  afterLocalWrite: () => Promise<void>,
+): Promise<void> {
   admitReplicated(log.owner, request, log.logEndOffset);
   if (request.data.byteLength > 0) {
     log.appendReplicated(request.data, request.keys, now);

@@ -32,7 +32,9 @@ export class IdempotenceStore {
    * INVALID_REQUEST when the key was used before for a request with another digest.
    */
   answered(key: string, digest: string | undefined): AppendedBatch[] | undefined {
-    const seen = this.#sql.exec<{ digest: string; result: string }>("SELECT digest, result FROM request_keys WHERE key = ?", key).toArray()[0];
+    const seen = this.#sql
+      .exec<{ digest: string; result: string }>("SELECT digest, result FROM request_keys WHERE key = ?", key)
+      .toArray()[0];
     if (!seen) return undefined;
     if (seen.digest !== digest) {
       throw new EdgelogError("INVALID_REQUEST", `idempotency key ${JSON.stringify(key)} was used before for a different request`);
@@ -128,7 +130,13 @@ export class IdempotenceStore {
       }
       const epoch = recent.length > 0 ? entry.epoch : header.producerEpoch;
       const lastSequence = recent.length > 0 ? recent[recent.length - 1][1] : header.baseSequence - 1;
-      this.#sql.exec("UPDATE producers SET epoch = ?, last_sequence = ?, recent = ? WHERE producer_id = ?", epoch, lastSequence, JSON.stringify(recent), producerId);
+      this.#sql.exec(
+        "UPDATE producers SET epoch = ?, last_sequence = ?, recent = ? WHERE producer_id = ?",
+        epoch,
+        lastSequence,
+        JSON.stringify(recent),
+        producerId,
+      );
     }
   }
 

@@ -66,5 +66,8 @@ export function reconcile(follower: LogShape, leader: LogShape & { startPosition
   if (follower.logEndOffset < leader.logStartOffset || follower.logStartOffset > leader.logEndOffset) {
     return { kind: "reset", offset: leader.logStartOffset, position: leader.startPosition };
   }
-  return { kind: "truncate", offset: divergence(follower.epochs, follower.logEndOffset, leader.epochs, leader.logEndOffset, leader.logStartOffset) };
+  return {
+    kind: "truncate",
+    offset: divergence(follower.epochs, follower.logEndOffset, leader.epochs, leader.logEndOffset, leader.logStartOffset),
+  };
 }

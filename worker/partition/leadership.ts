@@ -76,16 +76,25 @@ export function shouldReplicate(s: LeadershipState): boolean {
 export function checkEpoch(a: PartitionAssignment, epoch: number | undefined): void {
   if (epoch === undefined || epoch === a.leaderEpoch) return;
   if (epoch < a.leaderEpoch) {
-    throw new EdgelogError("FENCED_LEADER_EPOCH", `request for leader epoch ${epoch}, but partition ${a.partition} is at epoch ${a.leaderEpoch}`);
+    throw new EdgelogError(
+      "FENCED_LEADER_EPOCH",
+      `request for leader epoch ${epoch}, but partition ${a.partition} is at epoch ${a.leaderEpoch}`,
+    );
   }
-  throw new EdgelogError("UNKNOWN_LEADER_EPOCH", `request for leader epoch ${epoch}, but replica ${a.replica} of partition ${a.partition} knows only epoch ${a.leaderEpoch}`);
+  throw new EdgelogError(
+    "UNKNOWN_LEADER_EPOCH",
+    `request for leader epoch ${epoch}, but replica ${a.replica} of partition ${a.partition} knows only epoch ${a.leaderEpoch}`,
+  );
 }
 
 /** A produce (or a subscription): only the leader of the request's epoch takes it. */
 export function checkLeader(a: PartitionAssignment, epoch: number | undefined): void {
   checkEpoch(a, epoch);
   if (leaderOf(a) !== a.replica) {
-    throw new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${a.replica} of partition ${a.partition} is a follower; the leader is replica ${leaderOf(a)} (epoch ${a.leaderEpoch})`);
+    throw new EdgelogError(
+      "NOT_LEADER_OR_FOLLOWER",
+      `replica ${a.replica} of partition ${a.partition} is a follower; the leader is replica ${leaderOf(a)} (epoch ${a.leaderEpoch})`,
+    );
   }
 }
 
@@ -95,7 +104,10 @@ export function checkLeader(a: PartitionAssignment, epoch: number | undefined): 
  */
 export function checkFromLeader(a: PartitionAssignment, leader: number, epoch: number): "newer" | "current" {
   if (epoch < a.leaderEpoch) {
-    throw new EdgelogError("FENCED_LEADER_EPOCH", `replica ${leader} speaks for leader epoch ${epoch}, but partition ${a.partition} is at epoch ${a.leaderEpoch}`);
+    throw new EdgelogError(
+      "FENCED_LEADER_EPOCH",
+      `replica ${leader} speaks for leader epoch ${epoch}, but partition ${a.partition} is at epoch ${a.leaderEpoch}`,
+    );
   }
   if (epoch > a.leaderEpoch) return "newer";
   if (leader !== leaderOf(a)) {
@@ -151,7 +163,11 @@ export function stepDown(s: LeadershipState): Transition {
 export function admitProduce(s: LeadershipState, epoch: number | undefined): Transition & { error: EdgelogError | null } {
   const a = s.assignment;
   if (s.fenced) {
-    return { state: s, effects: [], error: new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${a.replica} was fenced by a newer leader epoch than ${a.leaderEpoch}`) };
+    return {
+      state: s,
+      effects: [],
+      error: new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${a.replica} was fenced by a newer leader epoch than ${a.leaderEpoch}`),
+    };
   }
   try {
     checkLeader(a, epoch);
@@ -168,11 +184,19 @@ export function admitProduce(s: LeadershipState, epoch: number | undefined): Tra
  * from the leader of its own epoch (never an older one), of a config version it has, and
  * continue its log exactly.
  */
-export function admitReplicated(a: PartitionAssignment, request: Pick<ReplicateRequest, "leader" | "leaderEpoch" | "configVersion" | "fromOffset">, logEndOffset: number): void {
+export function admitReplicated(
+  a: PartitionAssignment,
+  request: Pick<ReplicateRequest, "leader" | "leaderEpoch" | "configVersion" | "fromOffset">,
+  logEndOffset: number,
+): void {
   if (checkFromLeader(a, request.leader, request.leaderEpoch) === "newer") {
-    throw new EdgelogError("UNKNOWN_LEADER_EPOCH", `replica ${a.replica} has not been told of epoch ${request.leaderEpoch} yet: follow first`);
+    throw new EdgelogError(
+      "UNKNOWN_LEADER_EPOCH",
+      `replica ${a.replica} has not been told of epoch ${request.leaderEpoch} yet: follow first`,
+    );
   }
-  if (leaderOf(a) === a.replica) throw new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${a.replica} leads epoch ${request.leaderEpoch} itself`);
+  if (leaderOf(a) === a.replica)
+    throw new EdgelogError("NOT_LEADER_OR_FOLLOWER", `replica ${a.replica} leads epoch ${request.leaderEpoch} itself`);
   if (request.configVersion > a.configVersion) {
     throw new EdgelogError("UNKNOWN_LEADER_EPOCH", `replica ${a.replica} missed config version ${request.configVersion}: follow again`);
   }

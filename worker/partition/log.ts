@@ -61,7 +61,12 @@ export class PartitionLog {
 
   /** Rebuilds the in-memory numbers from SQLite (after a restart, reset or eviction). */
   #load(): void {
-    const meta = new Map(this.#sql.exec<MetaRow>("SELECT key, value FROM meta").toArray().map((r) => [r.key, r.value]));
+    const meta = new Map(
+      this.#sql
+        .exec<MetaRow>("SELECT key, value FROM meta")
+        .toArray()
+        .map((r) => [r.key, r.value]),
+    );
     const assignment = meta.get("assignment");
     this.assignment = assignment ? (JSON.parse(assignment) as PartitionAssignment) : null;
     const first = this.#sql
@@ -132,7 +137,8 @@ export class PartitionLog {
 
   /** The newest epoch the log holds batches of (or was led in), -1 for none. */
   get lastEpoch(): number {
-    if (this.#lastEpoch === null) this.#lastEpoch = this.#sql.exec<{ e: number | null }>("SELECT MAX(epoch) AS e FROM leader_epochs").one().e ?? -1;
+    if (this.#lastEpoch === null)
+      this.#lastEpoch = this.#sql.exec<{ e: number | null }>("SELECT MAX(epoch) AS e FROM leader_epochs").one().e ?? -1;
     return this.#lastEpoch;
   }
 
@@ -195,13 +201,19 @@ export class PartitionLog {
       if (header.producerId < 0) continue;
       const n = (perProducer.get(header.producerId) ?? 0) + 1;
       if (n > RECENT_BATCHES) {
-        throw new EdgelogError("INVALID_REQUEST", `at most ${RECENT_BATCHES} batches of one idempotent producer per request (producer ${header.producerId} sent more)`);
+        throw new EdgelogError(
+          "INVALID_REQUEST",
+          `at most ${RECENT_BATCHES} batches of one idempotent producer per request (producer ${header.producerId} sent more)`,
+        );
       }
       perProducer.set(header.producerId, n);
     }
     for (const { header } of request.batches) {
       if (header.size > config["max.message.bytes"]) {
-        throw new EdgelogError("MESSAGE_TOO_LARGE", `batch of ${header.size} bytes exceeds max.message.bytes ${config["max.message.bytes"]}`);
+        throw new EdgelogError(
+          "MESSAGE_TOO_LARGE",
+          `batch of ${header.size} bytes exceeds max.message.bytes ${config["max.message.bytes"]}`,
+        );
       }
       if (header.isTransactional || header.isControl) {
         throw new EdgelogError("INVALID_RECORD", "transactional and control batches are not supported");
@@ -277,7 +289,10 @@ export class PartitionLog {
   checkOffset(offset: number): void {
     this.owner;
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
-      const end = this.logEndOffset === this.highWatermark ? `${this.highWatermark}] (log start offset, high watermark)` : `${this.logEndOffset}] (log start offset, log end offset; high watermark ${this.highWatermark})`;
+      const end =
+        this.logEndOffset === this.highWatermark
+          ? `${this.highWatermark}] (log start offset, high watermark)`
+          : `${this.logEndOffset}] (log start offset, log end offset; high watermark ${this.highWatermark})`;
       throw new EdgelogError("OFFSET_OUT_OF_RANGE", `offset ${offset} is outside [${this.logStartOffset}, ${end}`);
     }
   }
@@ -362,7 +377,10 @@ export class PartitionLog {
     for (let at = 0; at < data.byteLength; ) {
       const header = readBatchHeader(data, at, { checkCrc: true });
       if (header.baseOffset !== expected) {
-        throw new EdgelogError("OFFSET_OUT_OF_RANGE", `replicated batch starts at ${header.baseOffset}, this replica's log ends at ${expected}`);
+        throw new EdgelogError(
+          "OFFSET_OUT_OF_RANGE",
+          `replicated batch starts at ${header.baseOffset}, this replica's log ends at ${expected}`,
+        );
       }
       batches.push({ header, bytes: data.subarray(at, at + header.size) });
       expected = header.baseOffset + header.lastOffsetDelta + 1;
@@ -408,16 +426,28 @@ export class PartitionLog {
   truncateTo(offset: number): void {
     if (offset >= this.logEndOffset) return;
     const straddling = this.#sql
-      .exec<{ base_offset: number; position: number }>("SELECT base_offset, position FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1", offset)
+      .exec<{ base_offset: number; position: number }>(
+        "SELECT base_offset, position FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1",
+        offset,
+      )
       .toArray()[0];
-    const cut = straddling && straddling.base_offset < offset && this.#sql.exec("SELECT 1 FROM batches WHERE base_offset = ? AND last_offset >= ?", straddling.base_offset, offset).toArray().length > 0
-      ? straddling.base_offset
-      : offset;
-    const cutRow = this.#sql.exec<{ position: number }>("SELECT position FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", cut).toArray()[0];
+    const cut =
+      straddling &&
+      straddling.base_offset < offset &&
+      this.#sql.exec("SELECT 1 FROM batches WHERE base_offset = ? AND last_offset >= ?", straddling.base_offset, offset).toArray().length >
+        0
+        ? straddling.base_offset
+        : offset;
+    const cutRow = this.#sql
+      .exec<{ position: number }>("SELECT position FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", cut)
+      .toArray()[0];
     if (!cutRow) return;
     // Headers of the dropped batches (the first 61 bytes of each), for the producer state to roll back.
     const dropped: BatchHeader[] = [];
-    for (const row of this.#sql.exec<{ head: ArrayBuffer }>("SELECT substr(data, 1, 61) AS head FROM batches WHERE base_offset >= ? ORDER BY base_offset", cut)) {
+    for (const row of this.#sql.exec<{ head: ArrayBuffer }>(
+      "SELECT substr(data, 1, 61) AS head FROM batches WHERE base_offset >= ? ORDER BY base_offset",
+      cut,
+    )) {
       dropped.push(readBatchHeader(new Uint8Array(row.head), 0, { checkCrc: false, headerOnly: true }));
     }
     this.#storage.transactionSync(() => {
@@ -519,7 +549,14 @@ export class PartitionLog {
    * Stores one batch row at the log's end (`end`: the byte position and running max timestamp,
    * advanced past it). Both appends, the leader's and a follower's, write rows this way.
    */
-  #insertBatch(end: { position: number; timeIndex: number }, baseOffset: number, lastOffset: number, epoch: number, maxTimestamp: number, bytes: Uint8Array): void {
+  #insertBatch(
+    end: { position: number; timeIndex: number },
+    baseOffset: number,
+    lastOffset: number,
+    epoch: number,
+    maxTimestamp: number,
+    bytes: Uint8Array,
+  ): void {
     end.timeIndex = Math.max(end.timeIndex, maxTimestamp);
     this.#sql.exec(
       "INSERT INTO batches (base_offset, last_offset, position, size, max_timestamp, time_index, leader_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -32,7 +32,17 @@ import type { LeadershipChange, LeadershipState, Transition } from "./leadership
 import { PartitionLog } from "./log";
 import { CLOSE, Push } from "./push";
 import { Replicator } from "./replicator";
-import type { AppendRequest, AppendResult, FetchRequest, FollowerPosition, FollowRequest, LogStatus, PartitionAssignment, ReadResult, ReplicateRequest } from "./types";
+import type {
+  AppendRequest,
+  AppendResult,
+  FetchRequest,
+  FollowerPosition,
+  FollowRequest,
+  LogStatus,
+  PartitionAssignment,
+  ReadResult,
+  ReplicateRequest,
+} from "./types";
 import { Waiters } from "./waiters";
 
 export class Partition extends DurableObject<Env> {
@@ -135,7 +145,12 @@ export class Partition extends DurableObject<Env> {
       if (request.acks === "all") {
         const { config } = this.#log.owner;
         const view = () => this.#commitView(config["min.insync.replicas"]);
-        await awaitCommit(commitEnd(result), view, (ready, ms) => this.#commits.wait(ready, ms), config["replica.lag.time.max.ms"] + ACK_GRACE_MS);
+        await awaitCommit(
+          commitEnd(result),
+          view,
+          (ready, ms) => this.#commits.wait(ready, ms),
+          config["replica.lag.time.max.ms"] + ACK_GRACE_MS,
+        );
       }
       return { ...result, highWatermark: this.#log.highWatermark };
     });
@@ -239,7 +254,10 @@ export class Partition extends DurableObject<Env> {
     await this.#faults.gate();
     const url = new URL(request.url);
     try {
-      leadership.checkLeader(this.#log.owner, url.searchParams.has("leaderEpoch") ? Number(url.searchParams.get("leaderEpoch")) : undefined);
+      leadership.checkLeader(
+        this.#log.owner,
+        url.searchParams.has("leaderEpoch") ? Number(url.searchParams.get("leaderEpoch")) : undefined,
+      );
       const format = url.searchParams.get("format") === "binary" ? "binary" : "json";
       return this.#push.accept(Number(url.searchParams.get("offset")), format, url.searchParams.get("mode") === "credit");
     } catch (err) {

@@ -27,9 +27,7 @@ export interface ProducerEntry {
   recent: RecentBatch[];
 }
 
-export type SequenceCheck =
-  | { kind: "append"; lastSequence: number }
-  | { kind: "duplicate"; baseOffset: number; lastOffset: number };
+export type SequenceCheck = { kind: "append"; lastSequence: number } | { kind: "duplicate"; baseOffset: number; lastOffset: number };
 
 /** The sequence of the batch's last record (sequences wrap to 0 after 2^31 - 1, as Kafka's). */
 export function lastSequenceOf(header: BatchHeader): number {
@@ -48,7 +46,10 @@ function nextSequence(sequence: number): number {
 export function checkSequence(entry: ProducerEntry | undefined, header: BatchHeader): SequenceCheck {
   const { producerId, producerEpoch, baseSequence } = header;
   if (baseSequence < 0) {
-    throw new EdgelogError("OUT_OF_ORDER_SEQUENCE_NUMBER", `producer ${producerId} sent baseSequence ${baseSequence}; idempotent batches number their records from 0`);
+    throw new EdgelogError(
+      "OUT_OF_ORDER_SEQUENCE_NUMBER",
+      `producer ${producerId} sent baseSequence ${baseSequence}; idempotent batches number their records from 0`,
+    );
   }
   const lastSequence = lastSequenceOf(header);
   if (entry && producerEpoch < entry.epoch) {
@@ -56,7 +57,10 @@ export function checkSequence(entry: ProducerEntry | undefined, header: BatchHea
   }
   if (!entry || producerEpoch > entry.epoch) {
     if (baseSequence !== 0) {
-      throw new EdgelogError("OUT_OF_ORDER_SEQUENCE_NUMBER", `producer ${producerId} epoch ${producerEpoch} must start at sequence 0 on this partition, got ${baseSequence}`);
+      throw new EdgelogError(
+        "OUT_OF_ORDER_SEQUENCE_NUMBER",
+        `producer ${producerId} epoch ${producerEpoch} must start at sequence 0 on this partition, got ${baseSequence}`,
+      );
     }
     return { kind: "append", lastSequence };
   }
@@ -64,7 +68,10 @@ export function checkSequence(entry: ProducerEntry | undefined, header: BatchHea
   if (seen) return { kind: "duplicate", baseOffset: seen[2], lastOffset: seen[3] };
   const expected = nextSequence(entry.lastSequence);
   if (baseSequence !== expected) {
-    throw new EdgelogError("OUT_OF_ORDER_SEQUENCE_NUMBER", `producer ${producerId} epoch ${producerEpoch}: expected sequence ${expected}, got ${baseSequence}`);
+    throw new EdgelogError(
+      "OUT_OF_ORDER_SEQUENCE_NUMBER",
+      `producer ${producerId} epoch ${producerEpoch}: expected sequence ${expected}, got ${baseSequence}`,
+    );
   }
   return { kind: "append", lastSequence };
 }

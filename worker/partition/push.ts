@@ -100,7 +100,12 @@ export class Push {
       return sendError(ws, new EdgelogError("INVALID_REQUEST", "client frames are JSON objects: {type: ping | credit | ack}"));
     }
     const count = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
-    if (frame.type === "credit" && count(frame.records) && count(frame.bytes) && (frame.records !== undefined || frame.bytes !== undefined)) {
+    if (
+      frame.type === "credit" &&
+      count(frame.records) &&
+      count(frame.bytes) &&
+      (frame.records !== undefined || frame.bytes !== undefined)
+    ) {
       if (!state.credit || !state.granted) {
         // The first grant: a dimension the client never grants is not limited.
         state.credit = true;
@@ -178,7 +183,9 @@ export class Push {
       } else {
         const records = await jsonRecordsFrom(read.data, state.offset);
         sentRecords = records.length;
-        ws.send(JSON.stringify({ records, nextOffset: read.nextOffset, highWatermark: read.highWatermark } satisfies PartitionRecordsFrame));
+        ws.send(
+          JSON.stringify({ records, nextOffset: read.nextOffset, highWatermark: read.highWatermark } satisfies PartitionRecordsFrame),
+        );
       }
       state.offset = read.nextOffset;
       state.sinceAckRecords += sentRecords;

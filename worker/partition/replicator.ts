@@ -262,7 +262,9 @@ export class Replicator {
     if (p.logEnd < this.#log.highWatermark || p.logEnd < this.#epochStart()) return;
     if (this.#joining.has(replica)) return;
     this.#joining.add(replica);
-    void this.#changeIsr((current) => (current.includes(replica) ? null : [...current, replica])).finally(() => this.#joining.delete(replica));
+    void this.#changeIsr((current) => (current.includes(replica) ? null : [...current, replica])).finally(() =>
+      this.#joining.delete(replica),
+    );
   }
 
   #epochStart(): number {
@@ -282,10 +284,13 @@ export class Replicator {
       if (due === null || at < due) due = at;
     }
     if (due === null) return;
-    this.#lagTimer = setTimeout(() => {
-      this.#lagTimer = null;
-      this.#checkLag(Date.now());
-    }, Math.max(0, due - now) + 1);
+    this.#lagTimer = setTimeout(
+      () => {
+        this.#lagTimer = null;
+        this.#checkLag(Date.now());
+      },
+      Math.max(0, due - now) + 1,
+    );
   }
 
   /** Removes in-sync followers that have not held the whole log for replica.lag.time.max.ms. */
@@ -297,7 +302,9 @@ export class Replicator {
       const p = this.#progress.get(r);
       return p !== undefined && (p.logEnd === null || p.logEnd < this.#log.logEndOffset) && now - p.caughtUpAt >= lagMax;
     };
-    void this.#changeIsr((current) => (current.some(lagging) ? current.filter((r) => !lagging(r)) : null)).then(() => this.#scheduleLagCheck(Date.now()));
+    void this.#changeIsr((current) => (current.some(lagging) ? current.filter((r) => !lagging(r)) : null)).then(() =>
+      this.#scheduleLagCheck(Date.now()),
+    );
   }
 
   /**

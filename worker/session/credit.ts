@@ -59,7 +59,8 @@ export class Credit {
    */
   share(readers: number, minBytes: number, cap: Reservation): Reservation | null {
     if (!this.#granted || this.#records < 1 || this.#bytes < minBytes) return null;
-    const part = (available: number, least: number, most: number) => Math.min(most, available, Math.max(least, Math.floor(available / Math.max(1, readers))));
+    const part = (available: number, least: number, most: number) =>
+      Math.min(most, available, Math.max(least, Math.floor(available / Math.max(1, readers))));
     return { records: part(this.#records, 1, cap.records), bytes: part(this.#bytes, minBytes, Math.max(cap.bytes, minBytes)) };
   }
 
@@ -76,7 +77,8 @@ export class Credit {
 
   /** A read is over: it sent `records` and `bytes` of its reservation (never more); the rest goes back. */
   settle(r: Reservation, records: number, bytes: number): void {
-    if (records > r.records || bytes > r.bytes) throw new Error(`sent ${records} records / ${bytes} bytes on a reservation of ${r.records} / ${r.bytes}`);
+    if (records > r.records || bytes > r.bytes)
+      throw new Error(`sent ${records} records / ${bytes} bytes on a reservation of ${r.records} / ${r.bytes}`);
     this.#reserved.records -= r.records;
     this.#reserved.bytes -= r.bytes;
     this.#records += r.records - records;

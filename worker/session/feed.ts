@@ -71,7 +71,14 @@ export class Feed {
 
   /** Sends `tp` from `position` on (again, if it was started: a read in flight is thrown away). */
   start(tp: TopicPartition, position: number): void {
-    this.#readers.set(tpKey(tp), { tp: { topic: tp.topic, partition: tp.partition }, position, reading: false, retryAt: 0, needBytes: 1, caughtUp: false });
+    this.#readers.set(tpKey(tp), {
+      tp: { topic: tp.topic, partition: tp.partition },
+      position,
+      reading: false,
+      retryAt: 0,
+      needBytes: 1,
+      caughtUp: false,
+    });
     this.#host.moved(tp, position);
     this.pump();
   }
@@ -93,15 +100,20 @@ export class Feed {
       const r = idle[(first + i) % idle.length];
       // A partition known to be behind reserves its share and reads at once; a caught-up one
       // long-polls for about its share without holding credit, and claims it when records come.
-      const ask = r.caughtUp ? conn.credit.share(idle.length, r.needBytes, FRAME) : conn.credit.reserve(idle.length - i, r.needBytes, FRAME);
+      const ask = r.caughtUp
+        ? conn.credit.share(idle.length, r.needBytes, FRAME)
+        : conn.credit.reserve(idle.length - i, r.needBytes, FRAME);
       if (ask) void this.#read(r, conn, ask, !r.caughtUp);
     }
     const retries = [...this.#readers.values()].filter((r) => r.retryAt > now).map((r) => r.retryAt);
     if (retries.length > 0 && this.#timer === null) {
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        this.pump();
-      }, Math.min(...retries) - now);
+      this.#timer = setTimeout(
+        () => {
+          this.#timer = null;
+          this.pump();
+        },
+        Math.min(...retries) - now,
+      );
     }
   }
 
@@ -123,7 +135,10 @@ export class Feed {
         }),
       );
       if (!this.#current(r, conn)) return;
-      const records = await jsonRecordsFrom(read.data, from, { maxRecords: ask.records, maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes });
+      const records = await jsonRecordsFrom(read.data, from, {
+        maxRecords: ask.records,
+        maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
+      });
       if (!this.#current(r, conn)) return;
       reservation ??= records.length === 0 ? null : conn.credit.reserve(1, r.needBytes, ask);
       sent = reservation ? this.#send(r, conn, records, read, reservation) : this.#skipHole(r, records, read);
@@ -145,7 +160,13 @@ export class Feed {
   }
 
   /** Sends what fits the reservation as one frame; answers what it took. */
-  #send(r: Reader, conn: Connection, records: JsonRecord[], read: ReadResult, reservation: Reservation): { records: number; bytes: number } {
+  #send(
+    r: Reader,
+    conn: Connection,
+    records: JsonRecord[],
+    read: ReadResult,
+    reservation: Reservation,
+  ): { records: number; bytes: number } {
     const parts: string[] = [];
     let bytes = 0;
     for (const record of records.slice(0, reservation.records)) {

@@ -87,16 +87,27 @@ export function parseClientFrame(data: string | ArrayBuffer): ClientFrame {
     case "ping":
       return { type: "ping" };
     case "credit":
-      if ((frame.records !== undefined && !count(frame.records)) || (frame.bytes !== undefined && !count(frame.bytes)) || (frame.records === undefined && frame.bytes === undefined)) {
+      if (
+        (frame.records !== undefined && !count(frame.records)) ||
+        (frame.bytes !== undefined && !count(frame.bytes)) ||
+        (frame.records === undefined && frame.bytes === undefined)
+      ) {
         throw new EdgelogError("INVALID_REQUEST", `a credit frame grants "records" and/or "bytes", non-negative integers`);
       }
       return { type: "credit", records: frame.records as number | undefined, bytes: frame.bytes as number | undefined };
     case "start":
-      return { type: "start", partitions: parseStarts(frame.partitions), generation: frame.generation === undefined ? null : generationOf(frame.generation) };
+      return {
+        type: "start",
+        partitions: parseStarts(frame.partitions),
+        generation: frame.generation === undefined ? null : generationOf(frame.generation),
+      };
     case "released":
       return { type: "released", generation: generationOf(frame.generation) };
     default:
-      throw new EdgelogError("INVALID_REQUEST", `unknown client frame type ${JSON.stringify(frame.type)}: use ping, credit, start or released`);
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        `unknown client frame type ${JSON.stringify(frame.type)}: use ping, credit, start or released`,
+      );
   }
 }
 
@@ -111,7 +122,13 @@ function parseStarts(raw: unknown): StartRequest[] {
   }
   return raw.map((entry, i) => {
     const e = entry as Record<string, unknown>;
-    if (typeof e !== "object" || e === null || typeof e.topic !== "string" || !count(e.partition) || (e.offset !== undefined && e.offset !== null && !count(e.offset))) {
+    if (
+      typeof e !== "object" ||
+      e === null ||
+      typeof e.topic !== "string" ||
+      !count(e.partition) ||
+      (e.offset !== undefined && e.offset !== null && !count(e.offset))
+    ) {
       throw new EdgelogError("INVALID_REQUEST", `partitions[${i}] must be {topic: string, partition: integer >= 0, offset?: integer >= 0}`);
     }
     return { topic: e.topic, partition: e.partition as number, offset: (e.offset as number | null | undefined) ?? null };

@@ -71,7 +71,13 @@ export class Membership {
     const added = answer.assignment.filter((tp) => !this.isAssigned(tp));
     const changed = revoked.length > 0 || added.length > 0 || answer.generation !== this.meta.generation;
     const partitions = new Map<string, StoredPartition>();
-    for (const tp of answer.assignment) partitions.set(tpKey(tp), { topic: tp.topic, partition: tp.partition, revoked: false, position: this.#partitions.get(tpKey(tp))?.position ?? null });
+    for (const tp of answer.assignment)
+      partitions.set(tpKey(tp), {
+        topic: tp.topic,
+        partition: tp.partition,
+        revoked: false,
+        position: this.#partitions.get(tpKey(tp))?.position ?? null,
+      });
     for (const tp of revoked) partitions.set(tpKey(tp), { ...tp, revoked: true, position: null });
     this.#partitions = partitions;
     this.#store.setPartitions([...partitions.values()]);
@@ -87,7 +93,10 @@ export class Membership {
   /** The client's release of generation `generation`'s revocation: true when a heartbeat may go now. */
   released(generation: number): boolean {
     if (generation !== this.meta.generation) {
-      throw new EdgelogError("ILLEGAL_GENERATION", `generation ${generation} is not the session's: it is at generation ${this.meta.generation}`);
+      throw new EdgelogError(
+        "ILLEGAL_GENERATION",
+        `generation ${generation} is not the session's: it is at generation ${this.meta.generation}`,
+      );
     }
     if (this.meta.revokedAt === null) return false; // nothing waits (released already, or at the deadline)
     this.#forget();

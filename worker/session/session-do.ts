@@ -61,7 +61,12 @@ export class GroupSession extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, GROUP_SOCKET_CLOSE.replaced, closeReason("CONNECTION_REPLACED"));
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);
-    const attachment: Attachment = { id: this.#membership.meta.socketId + 1, autoOffsetReset, told: false, credit: new Credit().snapshot() };
+    const attachment: Attachment = {
+      id: this.#membership.meta.socketId + 1,
+      autoOffsetReset,
+      told: false,
+      credit: new Credit().snapshot(),
+    };
     server.serializeAttachment(attachment);
     this.#membership.setMeta({ group, memberId, socketId: attachment.id, closedAt: null });
     this.#membership.clearPositions();
@@ -159,15 +164,28 @@ export class GroupSession extends DurableObject<Env> {
   async #start(conn: Connection, frame: Extract<ClientFrame, { type: "start" }>): Promise<void> {
     const m = this.#membership;
     if (frame.generation !== null && frame.generation !== m.meta.generation) {
-      return conn.send(errorFrame(new EdgelogError("ILLEGAL_GENERATION", `generation ${frame.generation} is stale: the member is at generation ${m.meta.generation}`)));
+      return conn.send(
+        errorFrame(
+          new EdgelogError(
+            "ILLEGAL_GENERATION",
+            `generation ${frame.generation} is stale: the member is at generation ${m.meta.generation}`,
+          ),
+        ),
+      );
     }
     const refused = frame.partitions.filter((p) => !m.isAssigned(p));
     if (refused.length > 0) {
       const names = refused.map((p) => `${p.topic}/${p.partition}`).join(", ");
-      conn.send(errorFrame(new EdgelogError("REBALANCE_IN_PROGRESS", `${names} not assigned to this member in generation ${m.meta.generation}: not started`)));
+      conn.send(
+        errorFrame(
+          new EdgelogError("REBALANCE_IN_PROGRESS", `${names} not assigned to this member in generation ${m.meta.generation}: not started`),
+        ),
+      );
     }
     const starts = frame.partitions.filter((p) => m.isAssigned(p));
-    const committed = new Map(starts.some((p) => p.offset === null) ? (await this.#group().offsets()).map((o) => [tpKey(o), o.offset]) : []);
+    const committed = new Map(
+      starts.some((p) => p.offset === null) ? (await this.#group().offsets()).map((o) => [tpKey(o), o.offset]) : [],
+    );
     for (const p of starts) {
       let position = p.offset ?? committed.get(tpKey(p)) ?? null;
       if (position === null) {

@@ -90,7 +90,9 @@ export class SessionStore {
   partitions(): StoredPartition[] {
     if (!this.#used) return [];
     return this.#sql
-      .exec<{ topic: string; partition: number; revoked: number; position: number | null }>("SELECT topic, partition, revoked, position FROM partitions ORDER BY topic, partition")
+      .exec<{ topic: string; partition: number; revoked: number; position: number | null }>(
+        "SELECT topic, partition, revoked, position FROM partitions ORDER BY topic, partition",
+      )
       .toArray()
       .map((r) => ({ topic: r.topic, partition: r.partition, revoked: r.revoked === 1, position: r.position }));
   }
@@ -100,7 +102,13 @@ export class SessionStore {
     this.#storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM partitions");
       for (const p of partitions) {
-        this.#sql.exec("INSERT INTO partitions (topic, partition, revoked, position) VALUES (?, ?, ?, ?)", p.topic, p.partition, p.revoked ? 1 : 0, p.position);
+        this.#sql.exec(
+          "INSERT INTO partitions (topic, partition, revoked, position) VALUES (?, ?, ?, ?)",
+          p.topic,
+          p.partition,
+          p.revoked ? 1 : 0,
+          p.position,
+        );
       }
     });
   }

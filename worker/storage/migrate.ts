@@ -11,7 +11,12 @@
  * addMissingColumns(sql, "topics", { ready: "INTEGER NOT NULL DEFAULT 1" });
  */
 export function addMissingColumns(sql: SqlStorage, table: string, columns: Record<string, string>): void {
-  const present = new Set(sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((c) => c.name));
+  const present = new Set(
+    sql
+      .exec<{ name: string }>(`PRAGMA table_info(${table})`)
+      .toArray()
+      .map((c) => c.name),
+  );
   for (const [name, declaration] of Object.entries(columns)) {
     if (!present.has(name)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${declaration}`);
   }

@@ -19,7 +19,8 @@ export function classify(err: unknown): EdgelogError {
   const flags = (typeof err === "object" && err !== null ? err : {}) as RuntimeErrorFlags;
   const detail = err instanceof Error ? err.message : String(err);
   if (flags.overloaded) return new EdgelogError("THROTTLING_QUOTA_EXCEEDED", `a partition object is overloaded: ${detail}`);
-  if (flags.retryable) return new EdgelogError("REQUEST_TIMED_OUT", `a Durable Object was reset or unreachable, the outcome is unknown: ${detail}`);
+  if (flags.retryable)
+    return new EdgelogError("REQUEST_TIMED_OUT", `a Durable Object was reset or unreachable, the outcome is unknown: ${detail}`);
   return new EdgelogError("UNKNOWN_SERVER_ERROR", detail);
 }
 

@@ -77,7 +77,11 @@ export async function validate<R extends ApiRoute>(c: Ctx, route: R): Promise<Ro
  * @example
  * serve(app, topics.describeTopic, async (c, { params }) => c.json(await describe(c.env, params.topic)));
  */
-export function serve<R extends ApiRoute>(app: App, route: R, handler: (c: Ctx, input: RouteInput<R>) => Response | Promise<Response>): void {
+export function serve<R extends ApiRoute>(
+  app: App,
+  route: R,
+  handler: (c: Ctx, input: RouteInput<R>) => Response | Promise<Response>,
+): void {
   const { bodyLimit: _limit, ...declaration } = route;
   app.openAPIRegistry.registerPath(declaration as unknown as RouteConfig);
   const path = route.path.replace(/\{([^}]+)\}/g, ":$1");

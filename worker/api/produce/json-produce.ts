@@ -61,7 +61,10 @@ export async function produceJson(env: Env, topic: TopicMetadata, request: JsonP
   // Encode and check every batch before appending any, so a refusal changes nothing.
   const batches = await Promise.all(
     [...byPartition].map(async ([partition, indexes]) => {
-      const bytes = await encodeBatch(indexes.map((i) => inputs[i].record), { timestamp: now });
+      const bytes = await encodeBatch(
+        indexes.map((i) => inputs[i].record),
+        { timestamp: now },
+      );
       if (bytes.byteLength > topic.config["max.message.bytes"]) {
         throw new EdgelogError(
           "MESSAGE_TOO_LARGE",
@@ -76,7 +79,12 @@ export async function produceJson(env: Env, topic: TopicMetadata, request: JsonP
 
   const offsets = new Array<RecordOffset>(inputs.length);
   const appendOne = async ({ partition, indexes, bytes }: (typeof batches)[number]) => {
-    const result = await appendTo(env, topic, partition, { batches: [{ header: readBatchHeader(bytes, 0, { checkCrc: false }), bytes }], acks, idempotencyKey, digest });
+    const result = await appendTo(env, topic, partition, {
+      batches: [{ header: readBatchHeader(bytes, 0, { checkCrc: false }), bytes }],
+      acks,
+      idempotencyKey,
+      digest,
+    });
     indexes.forEach((i, k) => (offsets[i] = { partition, offset: result.batches[0].baseOffset + k }));
   };
   // Under an idempotency key, the key's home partition (where its unkeyed records go) records

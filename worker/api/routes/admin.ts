@@ -27,7 +27,10 @@ export function admin(app: App): void {
     const p = topic.partitions[body.partition];
     if (!p) throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${topic.name}" has no partition ${body.partition}`);
     if (!p.replicas.includes(body.replica)) {
-      throw new EdgelogError("INVALID_REQUEST", `"replica" must be one of partition ${p.partition}'s replicas ${JSON.stringify(p.replicas)}, got ${body.replica}`);
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        `"replica" must be one of partition ${p.partition}'s replicas ${JSON.stringify(p.replicas)}, got ${body.replica}`,
+      );
     }
     const answer = unwrap(await replicaStub(c.env, topic.topicId, p.partition, body.replica).injectFault(fault));
     return c.json({ topic: topic.name, partition: p.partition, replica: body.replica, fault: answer.fault });

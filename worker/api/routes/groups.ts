@@ -110,7 +110,13 @@ export function groups(app: App): void {
           const offset = committed.get(tpKey(name, partition)) ?? null;
           // Without a commit a consumer starts at the log start (auto.offset.reset=earliest).
           const from = offset ?? status.logStartOffset;
-          return { topic: name, partition, committed: offset, highWatermark: status.highWatermark, lag: Math.max(0, status.highWatermark - from) };
+          return {
+            topic: name,
+            partition,
+            committed: offset,
+            highWatermark: status.highWatermark,
+            lag: Math.max(0, status.highWatermark - from),
+          };
         }),
       );
       partitions.push(...rows);
@@ -120,7 +126,13 @@ export function groups(app: App): void {
       state: d.state,
       generation: d.generation,
       assignor: d.assignor,
-      members: d.members.map(({ memberId, instanceId, topics, sessionTimeoutMs, assignment }) => ({ memberId, instanceId, topics, sessionTimeoutMs, assignment })),
+      members: d.members.map(({ memberId, instanceId, topics, sessionTimeoutMs, assignment }) => ({
+        memberId,
+        instanceId,
+        topics,
+        sessionTimeoutMs,
+        assignment,
+      })),
       partitions,
     });
   });
@@ -136,7 +148,7 @@ export function groups(app: App): void {
   });
 }
 
-type CommitEntry = z.output<typeof api.commitOffsets.request.body.content["application/json"]["schema"]>["offsets"][number];
+type CommitEntry = z.output<(typeof api.commitOffsets.request.body.content)["application/json"]["schema"]>["offsets"][number];
 
 /** Checks what the schema cannot: known topics and partitions, and no partition twice. */
 async function checkCommits(env: Env, entries: readonly CommitEntry[]): Promise<OffsetCommit[]> {
@@ -144,7 +156,8 @@ async function checkCommits(env: Env, entries: readonly CommitEntry[]): Promise<
   const commits: OffsetCommit[] = [];
   for (const [i, o] of entries.entries()) {
     const topic = await topicMetadata(env, o.topic);
-    if (o.partition >= topic.partitions.length) throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${o.topic}" has no partition ${o.partition}`);
+    if (o.partition >= topic.partitions.length)
+      throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${o.topic}" has no partition ${o.partition}`);
     const key = tpKey(o.topic, o.partition);
     if (seen.has(key)) throw new EdgelogError("INVALID_REQUEST", `offsets[${i}] repeats ${o.topic}/${o.partition}`);
     seen.add(key);
@@ -160,7 +173,10 @@ async function resolvePosition(env: Env, topic: TopicMetadata, partition: number
   if (to === "latest") return status.highWatermark;
   if ("offset" in to) {
     if (to.offset < status.logStartOffset || to.offset > status.highWatermark) {
-      throw new EdgelogError("OFFSET_OUT_OF_RANGE", `offset ${to.offset} is outside [${status.logStartOffset}, ${status.highWatermark}] for ${topic.name}/${partition}`);
+      throw new EdgelogError(
+        "OFFSET_OUT_OF_RANGE",
+        `offset ${to.offset} is outside [${status.logStartOffset}, ${status.highWatermark}] for ${topic.name}/${partition}`,
+      );
     }
     return to.offset;
   }

@@ -9,7 +9,13 @@ import type { TopicMetadata } from "../../controller/registry";
 import type { Env } from "../../env";
 
 /** The replica a fetch prefers, or undefined for the leader. */
-export function readReplica(env: Env, topic: TopicMetadata, partition: number, region: string | undefined, request: Request): number | undefined {
+export function readReplica(
+  env: Env,
+  topic: TopicMetadata,
+  partition: number,
+  region: string | undefined,
+  request: Request,
+): number | undefined {
   if (region === undefined) return undefined;
   const regions = regionsOf(env);
   if (region !== "nearest" && !regions.includes(region)) {

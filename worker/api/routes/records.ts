@@ -35,7 +35,9 @@ export function records(app: App): void {
     const inputs = parseJsonRecords(body.records);
     const digest = idempotencyKey === undefined || !bytes ? undefined : await sha256Hex(bytes);
     const now = Date.now();
-    const { offsets, deferred } = await withTopic(c.env, params.topic, (topic) => produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest }, now));
+    const { offsets, deferred } = await withTopic(c.env, params.topic, (topic) =>
+      produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest }, now),
+    );
     if (deferred) c.executionCtx.waitUntil(deferred);
     return c.json({ offsets }, acks === 0 ? 202 : 200);
   });
@@ -44,7 +46,10 @@ export function records(app: App): void {
     const { partition } = params;
     return withTopic(c.env, params.topic, async (topic) => {
       const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
-      const out = await jsonRecordsFrom(result.data, request.offset, { maxRecords: request.maxRecords, maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes });
+      const out = await jsonRecordsFrom(result.data, request.offset, {
+        maxRecords: request.maxRecords,
+        maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
+      });
       const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
       return c.json({
         topic: topic.name,
@@ -72,12 +77,18 @@ export function records(app: App): void {
       // decompressed only once it is known to fit, and never two at once.
       for (const { header } of split) {
         if (header.size > topic.config["max.message.bytes"]) {
-          throw new EdgelogError("MESSAGE_TOO_LARGE", `batch of ${header.size} bytes exceeds max.message.bytes ${topic.config["max.message.bytes"]}`);
+          throw new EdgelogError(
+            "MESSAGE_TOO_LARGE",
+            `batch of ${header.size} bytes exceeds max.message.bytes ${topic.config["max.message.bytes"]}`,
+          );
         }
       }
       const checked = [];
       for (const { header, bytes } of split) {
-        checked.push({ header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header }), bytes });
+        checked.push({
+          header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header }),
+          bytes,
+        });
       }
       const append = appendTo(c.env, topic, partition, { batches: checked, acks });
       if (acks === 0) {

@@ -51,7 +51,12 @@ export function topics(app: App): void {
   serve(app, api.listTopics, async (c) => {
     const all = await controller(c.env).listTopics();
     return c.json({
-      topics: all.map((t) => ({ name: t.name, topicId: t.topicId, partitions: t.partitions.length, replicationFactor: t.replicationFactor })),
+      topics: all.map((t) => ({
+        name: t.name,
+        topicId: t.topicId,
+        partitions: t.partitions.length,
+        replicationFactor: t.replicationFactor,
+      })),
     });
   });
 
