@@ -3,7 +3,13 @@
  * following reassignment, surviving dropped connections. The server side (frames, close codes,
  * the handover) is documented in worker/session/frames.ts.
  *
- * Frames are handled one at a time, in the order they arrive:
+ * Frames are handled one at a time, in the order they arrive, except that an assignment frame
+ * goes ahead of the records frames still waiting (as Kafka's poll() handles a revocation before
+ * the records it has buffered). A revocation waits only for the batch in hand, never for a
+ * backlog the credit lets grow to a whole window: behind one, the session's release deadline
+ * (worker/session/membership.ts) would pass and the partition move without the commit, to be
+ * read again by its new owner. Records left waiting of a revoked partition are the new owner's
+ * to read from the commit; per partition, records keep their order.
  *   - an assignment frame goes to `onAssignment`, which gives up the revoked partitions (commits
  *     what it processed) and says where each partition new to this connection starts; then this
  *     sends "released" (when something was revoked), so the group hands those partitions on, and
@@ -141,6 +147,8 @@ export class GroupSubscription {
     this.#socket = socket;
     /** The partitions started on this connection. */
     const started = new Set<string>();
+    /** Frames received and not handled yet, assignment frames first. */
+    const waiting: Exclude<GroupServerFrame, { type: "error" | "pong" }>[] = [];
     const send = (frame: GroupClientFrame) => socket.readyState === 1 && socket.send(JSON.stringify(frame));
     const current = () => this.#socket === socket && !this.#closed;
     let opened = false;
@@ -166,9 +174,16 @@ export class GroupSubscription {
       }
       if (frame.type === "error") return this.#options.onError?.(frame.error);
       if (frame.type === "pong") return;
+      // An assignment frame goes ahead of the records frames still waiting, after the earlier
+      // assignment frames (see the module header).
+      const firstNotAssignment = waiting.findIndex((f) => f.type !== "assignment");
+      if (frame.type === "assignment" && firstNotAssignment !== -1) waiting.splice(firstNotAssignment, 0, frame);
+      else waiting.push(frame);
+      // One step per frame received; each handles the first frame waiting.
       this.#queue = this.#queue
         .then(async () => {
-          if (!current()) return;
+          const frame = waiting.shift();
+          if (!current() || !frame) return;
           if (frame.type === "assignment") {
             const a: AssignmentFrame = frame;
             const assigned = new Set(a.assignment.map(tpKey));

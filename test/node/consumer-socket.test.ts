@@ -117,6 +117,58 @@ describe("the group consumer over its group socket", () => {
     expect(seen.filter((s) => s.consumer === 1).every((s) => mine[1].includes(s.partition))).toBe(true);
   }, 90_000);
 
+  // Regression: the frame revoking partitions waited behind every records frame received before
+  // it, each handled (and its commit refused for the old generation) first; with a backlog the
+  // session's release deadline passed, the partitions moved without the member's last commit,
+  // and the new owner read again what the old one had handled.
+  it("hands revoked partitions over after the batch in hand, not after the records queued behind it: the new owner starts where the old one stopped", async () => {
+    await createTopic("revoke-ahead", 4, 200);
+    const { seen, handler, expectExactlyOnce } = collector();
+    let revocationReceived = false;
+    class Watching extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        this.addEventListener("message", (event) => {
+          const frame = JSON.parse(String(event.data));
+          if (frame.type === "assignment" && frame.revoked.length > 0) revocationReceived = true;
+        });
+      }
+    }
+    let bJoined = false;
+    let afterRevocation = 0;
+    const record = handler(0);
+    let b: Consumer | null = null;
+    const a = consumer({ groupId: "revoke-ahead", topics: ["revoke-ahead"], WebSocket: Watching as never, sessionTimeoutMs: 6_000 });
+    const runA = a.run({
+      eachBatch: async (batch) => {
+        if (bJoined) {
+          // Hold the batch in hand until the revocation has arrived behind it, with records queued
+          // between the two; any batch handled after that one must wait for the handover, which
+          // only the revocation frame can start.
+          await until(() => revocationReceived, 30_000);
+          if (afterRevocation++ > 0) await until(() => b!.assignment.length === 2, 30_000);
+        }
+        await record(batch);
+      },
+    });
+    await until(() => seen.length >= 200 && a.assignment.length === 4);
+    bJoined = true;
+    b = consumer({ groupId: "revoke-ahead", topics: ["revoke-ahead"], sessionTimeoutMs: 6_000 });
+    const runB = b.run({ eachBatch: handler(1) });
+    let produced = 200;
+    while (!revocationReceived) {
+      await produce("revoke-ahead", 4, 4, produced);
+      produced += 4;
+    }
+    await until(() => a.assignment.length === 2 && b!.assignment.length === 2, 30_000);
+    await produce("revoke-ahead", 4, 40, produced);
+    produced += 40;
+    await until(() => seen.length >= produced, 30_000);
+    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all([runA, runB]);
+    expectExactlyOnce(4, produced);
+  }, 90_000);
+
   it("two tabs of one app sharing one IndexedDB are two members: both progress, neither fences the other, and the cache ends at the end", async () => {
     await createTopic("tabs", 4);
     const db = `tabs-${Date.now()}`;
