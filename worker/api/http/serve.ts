@@ -14,6 +14,7 @@ import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { z } from "zod";
 import { type ApiRoute, type RouteInput, parse } from "../../../protocol/api/schema";
+import { LIMITS } from "../../../protocol/limits";
 import type { Env } from "../../env";
 import { readJsonObject } from "./body";
 
@@ -64,7 +65,7 @@ export async function validate<R extends ApiRoute>(c: Ctx, route: R): Promise<Ro
   let bytes: Uint8Array | undefined;
   const schema = request.body?.content["application/json"]?.schema;
   if (schema) {
-    const read = await readJsonObject(c.req.raw, route.bodyLimit ?? 64 * 1024, { optional: request.body?.required === false });
+    const read = await readJsonObject(c.req.raw, route.bodyLimit ?? LIMITS.adminBodyBytes, { optional: request.body?.required === false });
     body = parse(schema, read.body);
     bytes = read.bytes;
   }
