@@ -7,7 +7,7 @@
 import { EdgelogError } from "../../protocol/errors";
 import { addMissingColumns } from "../storage/migrate";
 import { placeReplicas } from "./placement";
-import { resolveTopicConfig, type TopicConfig } from "./topic-config";
+import { mergeTopicConfig, resolveTopicConfig, type TopicConfig } from "./topic-config";
 import { MAX_PARTITIONS } from "../../protocol/api/names";
 import { parse } from "../../protocol/api/schema";
 import { createTopic } from "../../protocol/api/topics";
@@ -103,7 +103,7 @@ export class Registry {
         `replication factor ${replicationFactor} is larger than the ${regionCount} regions available`,
       );
     }
-    const config = resolveTopicConfig(changes);
+    const config = mergeTopicConfig(changes ?? {});
     if (this.#sql.exec("SELECT 1 FROM topics WHERE name = ?", name).toArray().length > 0) {
       throw new EdgelogError("TOPIC_ALREADY_EXISTS", `topic "${name}" already exists`);
     }

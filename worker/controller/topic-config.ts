@@ -18,9 +18,12 @@ export { DEFAULT_TOPIC_CONFIG, MAX_MESSAGE_BYTES_CEILING, type TopicConfig } fro
  * resolveTopicConfig({ "retention.ms": "3600000" }) // { ...DEFAULT_TOPIC_CONFIG, "retention.ms": 3600000 }
  */
 export function resolveTopicConfig(changes: unknown, base: TopicConfig = DEFAULT_TOPIC_CONFIG): TopicConfig {
-  if (changes === undefined) return { ...base };
-  const parsed = parse(TopicConfigChanges, changes, "config");
+  return mergeTopicConfig(changes === undefined ? {} : parse(TopicConfigChanges, changes, "config"), base);
+}
+
+/** Merges changes that were already validated (by the route's schema) over `base`. */
+export function mergeTopicConfig(changes: Partial<TopicConfig>, base: TopicConfig = DEFAULT_TOPIC_CONFIG): TopicConfig {
   const out = { ...base };
-  for (const [key, value] of Object.entries(parsed)) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  for (const [key, value] of Object.entries(changes)) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
   return out;
 }

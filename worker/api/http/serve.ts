@@ -33,16 +33,32 @@ function acceptsNumber(schema: z.ZodType): boolean {
   return false;
 }
 
+/** The fields of each path, query or header schema that take numbers, found once per schema. */
+const numericFields = new WeakMap<z.ZodObject, ReadonlySet<string>>();
+
+function numeric(schema: z.ZodObject): ReadonlySet<string> {
+  let fields = numericFields.get(schema);
+  if (!fields) {
+    fields = new Set(
+      Object.entries(schema.shape as Record<string, z.ZodType>)
+        .filter(([, field]) => acceptsNumber(field))
+        .map(([name]) => name),
+    );
+    numericFields.set(schema, fields);
+  }
+  return fields;
+}
+
 /**
  * Text values (path, query, headers) as the schema wants them: where a field takes a number, a
  * decimal value is that number and an empty one is absent (`?offset=` is the default offset).
  */
 function fromText(schema: z.ZodObject, raw: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const numbers = numeric(schema);
   for (const [name, value] of Object.entries(raw)) {
     if (value === undefined) continue;
-    const field = schema.shape[name] as z.ZodType | undefined;
-    if (field && acceptsNumber(field)) {
+    if (numbers.has(name)) {
       if (value === "") continue;
       out[name] = DECIMAL.test(value) ? Number(value) : value;
     } else out[name] = value;
