@@ -108,6 +108,27 @@ export const ERROR_CODES = {
     retriable: false,
     message: "This partition is not assigned to this member: heartbeat to learn your assignment.",
   },
+  TOPIC_AUTHORIZATION_FAILED: {
+    kafka: 29,
+    status: 403,
+    retriable: false,
+    message: "Not authorized for this operation on this topic (an unknown topic answers the same).",
+  },
+  GROUP_AUTHORIZATION_FAILED: { kafka: 30, status: 403, retriable: false, message: "Not authorized for this operation on this group." },
+  CLUSTER_AUTHORIZATION_FAILED: { kafka: 31, status: 403, retriable: false, message: "Not authorized for this cluster operation." },
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: {
+    kafka: 53,
+    status: 403,
+    retriable: false,
+    message: "Not authorized for this transactional id.",
+  },
+  POLICY_VIOLATION: {
+    kafka: 44,
+    status: 403,
+    retriable: false,
+    message: "The request does not satisfy the configured policy (e.g. a WebSocket from an origin not in EDGELOG_CORS_ORIGINS).",
+  },
+  RESOURCE_NOT_FOUND: { kafka: 91, status: 404, retriable: false, message: "The named resource (an API key, a quota) does not exist." },
   INVALID_TIMESTAMP: { kafka: 32, status: 400, retriable: false, message: "The timestamp is invalid." },
   TOPIC_ALREADY_EXISTS: { kafka: 36, status: 409, retriable: false, message: "A topic with this name already exists." },
   INVALID_PARTITIONS: { kafka: 37, status: 400, retriable: false, message: "The number of partitions is invalid." },
@@ -154,7 +175,12 @@ export const ERROR_CODES = {
     message: "The request carried a leader epoch newer than the replica knows: it has not heard of the election yet; retry.",
   },
   UNSUPPORTED_ASSIGNOR: { kafka: 112, status: 400, retriable: false, message: "Unknown assignor: use range, roundrobin or sticky." },
-  THROTTLING_QUOTA_EXCEEDED: { kafka: 89, status: 429, retriable: true, message: "The server is overloaded: retry after a backoff." },
+  THROTTLING_QUOTA_EXCEEDED: {
+    kafka: 89,
+    status: 429,
+    retriable: true,
+    message: "A quota is exceeded or the server is overloaded: retry after throttleTimeMs (Retry-After).",
+  },
   UNSUPPORTED_VERSION: { kafka: 35, status: 404, retriable: false, message: "No such route: see /v1/openapi.json." },
 } as const satisfies Record<string, { kafka: number; status: number; retriable: boolean; message: string }>;
 
@@ -163,6 +189,8 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** The JSON body of every error answer. */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; retriable: boolean };
+  /** THROTTLING_QUOTA_EXCEEDED: how long to wait before the next request (Kafka's throttle_time_ms). */
+  throttleTimeMs?: number;
 }
 
 /**
@@ -174,10 +202,13 @@ export interface ErrorBody {
  */
 export class EdgelogError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message?: string) {
+  /** THROTTLING_QUOTA_EXCEEDED: how long the client should wait (answered as throttleTimeMs and Retry-After). */
+  readonly throttleTimeMs?: number;
+  constructor(code: ErrorCode, message?: string, throttleTimeMs?: number) {
     super(message ?? ERROR_CODES[code].message);
     this.name = "EdgelogError";
     this.code = code;
+    if (throttleTimeMs !== undefined) this.throttleTimeMs = throttleTimeMs;
   }
   get status(): number {
     return ERROR_CODES[this.code].status;
@@ -186,12 +217,14 @@ export class EdgelogError extends Error {
     return ERROR_CODES[this.code].retriable;
   }
   toJSON(): ErrorBody {
-    return { error: { code: this.code, message: this.message, retriable: this.retriable } };
+    const body: ErrorBody = { error: { code: this.code, message: this.message, retriable: this.retriable } };
+    if (this.throttleTimeMs !== undefined) body.throttleTimeMs = this.throttleTimeMs;
+    return body;
   }
   /** Rebuilds an error from its JSON body (as clients and RPC callers receive it). */
   static fromBody(body: ErrorBody): EdgelogError {
     const code = body.error.code in ERROR_CODES ? body.error.code : "UNKNOWN_SERVER_ERROR";
-    return new EdgelogError(code, body.error.message);
+    return new EdgelogError(code, body.error.message, typeof body.throttleTimeMs === "number" ? body.throttleTimeMs : undefined);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The bindings the worker and its Durable Objects receive (see wrangler.toml).
  */
+import type { Access } from "./access/access-do";
 import type { Controller } from "./controller/controller-do";
 import type { Group } from "./group/group-do";
 import type { Partition } from "./partition/partition-do";
@@ -12,8 +13,24 @@ export interface Env {
   GROUP: DurableObjectNamespace<Group>;
   /** One group session per member with a group subscription, named "<group>/<memberId>". */
   SESSION: DurableObjectNamespace<GroupSession>;
-  /** Bearer token every /v1 route requires; empty or unset = no auth (local development). */
+  /** The cluster's API keys, ACLs and quotas (one object, named "cluster"). */
+  ACCESS: DurableObjectNamespace<Access>;
+  /** The bootstrap superuser's bearer token (User:admin). With no credential configured at all, auth is off (local development). */
   EDGELOG_TOKEN?: string;
+  /** More superuser principals, comma-separated. */
+  EDGELOG_SUPERUSERS?: string;
+  /** HS256 key of short-lived tokens. */
+  EDGELOG_JWT_SECRET?: string;
+  /** ES256/RS256 public keys of short-lived tokens: a JWKS or an array of JWKs. */
+  EDGELOG_JWT_PUBLIC_KEYS?: string;
+  /** A JWKS to fetch the public keys from. */
+  EDGELOG_JWKS_URL?: string;
+  /** When set, a token's aud must include it. */
+  EDGELOG_JWT_AUDIENCE?: string;
+  /** When set, a token's iss must equal it. */
+  EDGELOG_JWT_ISSUER?: string;
+  /** Origins allowed cross-origin (CORS and WebSocket upgrades), comma-separated. */
+  EDGELOG_CORS_ORIGINS?: string;
   /** Comma-separated locationHints replicas are placed in (default: wnam,enam,weur,eeur,apac,oc). */
   EDGELOG_REGIONS?: string;
   /**
@@ -30,7 +47,15 @@ declare global {
       PARTITION: DurableObjectNamespace<Partition>;
       GROUP: DurableObjectNamespace<Group>;
       SESSION: DurableObjectNamespace<GroupSession>;
+      ACCESS: DurableObjectNamespace<Access>;
       EDGELOG_TOKEN?: string;
+      EDGELOG_SUPERUSERS?: string;
+      EDGELOG_JWT_SECRET?: string;
+      EDGELOG_JWT_PUBLIC_KEYS?: string;
+      EDGELOG_JWKS_URL?: string;
+      EDGELOG_JWT_AUDIENCE?: string;
+      EDGELOG_JWT_ISSUER?: string;
+      EDGELOG_CORS_ORIGINS?: string;
       EDGELOG_REGIONS?: string;
       EDGELOG_FAULT_INJECTION?: string;
     }

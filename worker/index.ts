@@ -3,6 +3,7 @@
  */
 import { createApp } from "./api/app";
 
+export { Access } from "./access/access-do";
 export { Controller } from "./controller/controller-do";
 export { Group } from "./group/group-do";
 export { Partition } from "./partition/partition-do";

@@ -110,6 +110,7 @@ export const ErrorBody = z
       message: z.string(),
       retriable: z.boolean(),
     }),
+    throttleTimeMs: z.int().min(0).optional().meta({ description: "THROTTLING_QUOTA_EXCEEDED: wait this long (Kafka's throttle_time_ms)" }),
   })
   .meta({ id: "Error", description: "Every error answer: a Kafka error code, a message, and whether a retry may succeed" });
 
@@ -128,11 +129,14 @@ const error = (description: string) => answer(description, ErrorBody);
 export function errors(extra: { 409?: string; 413?: string } = {}) {
   return {
     400: error("Malformed or invalid input (INVALID_REQUEST or a more precise code); nothing was applied"),
-    401: error("SASL_AUTHENTICATION_FAILED: missing or wrong bearer token (when auth is configured)"),
+    401: error("SASL_AUTHENTICATION_FAILED: a credential that is missing, malformed, wrong, expired, not yet valid or revoked (auth on)"),
+    403: error(
+      "TOPIC_, GROUP_, CLUSTER_ or TRANSACTIONAL_ID_AUTHORIZATION_FAILED: no ACL allows the operation (an unknown topic answers the same); nothing was applied",
+    ),
     404: error("UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_MEMBER_ID, or UNSUPPORTED_VERSION (no such route)"),
     409: error(extra[409] ?? "A conflict with the current state; nothing was applied"),
     413: error(extra[413] ?? "RECORD_LIST_TOO_LARGE: the body is larger than the route accepts"),
-    429: error("THROTTLING_QUOTA_EXCEEDED: the server is overloaded; retry after a backoff"),
+    429: error("THROTTLING_QUOTA_EXCEEDED: over a quota (Retry-After and throttleTimeMs say how long to wait), or overloaded"),
     "5XX": error("The outcome is unknown (retriable: true) or the server failed"),
   } as const;
 }

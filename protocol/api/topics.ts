@@ -37,7 +37,7 @@ export const TopicDescription = z
     topicId: z.string(),
     replicationFactor: z.int(),
     partitions: z.array(PartitionDescription),
-    config: TopicConfigSchema,
+    config: TopicConfigSchema.optional().meta({ description: "Present for a principal that may DescribeConfigs the topic" }),
   })
   .meta({ id: "TopicDescription" });
 

@@ -7,6 +7,9 @@ import type { TopicDescription } from "../api-types";
 import type { HttpTransport } from "../http";
 import { retrying, type RetryOptions } from "./retry";
 
+/** Kafka's default max.message.bytes: what a producer assumes when it may not DescribeConfigs the topic. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
 /** What placing and batching need to know of a topic. */
 export interface TopicInfo {
   partitions: number;
@@ -30,7 +33,7 @@ export class TopicMetadata {
     const cached = this.#topics.get(name);
     if (cached && !refresh && Date.now() - cached.at < this.#maxAgeMs) return cached.info;
     const info = retrying(this.#retries, () => this.#http.json<TopicDescription>("GET", `/v1/topics/${encodeURIComponent(name)}`)).then(
-      (d) => ({ partitions: d.partitions.length, maxMessageBytes: d.config["max.message.bytes"] }),
+      (d) => ({ partitions: d.partitions.length, maxMessageBytes: d.config?.["max.message.bytes"] ?? DEFAULT_MAX_MESSAGE_BYTES }),
     );
     const entry = { info, at: Date.now() };
     this.#topics.set(name, entry);

@@ -5,21 +5,22 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { EdgelogError } from "../../protocol/errors";
-import type { Env } from "../env";
-import { auth } from "./http/auth";
+import { type AppEnv, auth } from "./http/auth";
 import { errorResponse } from "./http/errors";
+import { access } from "./routes/access";
 import { admin } from "./routes/admin";
 import { groups } from "./routes/groups";
 import { records } from "./routes/records";
 import { topics } from "./routes/topics";
 
 export function createApp() {
-  const app = new OpenAPIHono<{ Bindings: Env }>();
+  const app = new OpenAPIHono<AppEnv>();
   app.use("/v1/*", auth);
   topics(app);
   records(app);
   groups(app);
   admin(app);
+  access(app);
   app.get("/", (c) => c.json({ name: "edgelog", docs: "/docs", openapi: "/v1/openapi.json", topics: "/v1/topics" }));
   app.notFound((c) =>
     errorResponse(

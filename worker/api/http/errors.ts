@@ -28,5 +28,8 @@ export function classify(err: unknown): EdgelogError {
 export function errorResponse(err: unknown): Response {
   const error = classify(err);
   if (ERROR_CODES[error.code].status >= 500 && !(err instanceof EdgelogError)) console.error("edgelog: unexpected error", err);
-  return Response.json(error.toJSON(), { status: error.status });
+  const headers: Record<string, string> = {};
+  // Kafka's throttle_time_ms, and HTTP's Retry-After (whole seconds, rounded up) beside it.
+  if (error.throttleTimeMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(error.throttleTimeMs / 1000)));
+  return Response.json(error.toJSON(), { status: error.status, headers });
 }

@@ -15,11 +15,27 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { type ApiRoute, type RouteInput, parse } from "../../../protocol/api/schema";
 import { LIMITS } from "../../../protocol/limits";
-import type { Env } from "../../env";
+import type { Need } from "../../access/authorizer";
+import { type AppEnv, audit, authorize } from "./auth";
 import { readJsonObject } from "./body";
 
-export type App = OpenAPIHono<{ Bindings: Env }>;
-export type Ctx = Context<{ Bindings: Env }>;
+export type App = OpenAPIHono<AppEnv>;
+export type Ctx = Context<AppEnv>;
+
+/**
+ * What a route needs, from its validated request: `(input) => [topic(input.params.topic, "Write")]`.
+ * Every entry must be allowed; an entry that is a list is allowed when one of its needs is (Kafka's
+ * "Create on the cluster or on the topic"). An empty list: any authenticated principal (the
+ * handler may filter what it answers).
+ */
+export type Needs<R extends ApiRoute> = (input: RouteInput<R>) => readonly (Need | readonly Need[])[];
+
+/** How a route is served: what it needs, and whether a success is a change the audit trail records. */
+export interface Access<R extends ApiRoute> {
+  needs: Needs<R>;
+  /** Record each success in __audit (changes to keys, ACLs, quotas, topics and groups). */
+  audit?: boolean;
+}
 
 const DECIMAL = /^-?\d{1,16}$/;
 
@@ -89,18 +105,29 @@ export async function validate<R extends ApiRoute>(c: Ctx, route: R): Promise<Ro
 }
 
 /**
- * Serves `route` on `app`: documented in the OpenAPI registry, validated, then `handler`.
+ * Serves `route` on `app`: documented in the OpenAPI registry, validated, authorized (auth.ts),
+ * then `handler`; a success of an audited route is recorded in __audit.
  *
  * @example
- * serve(app, topics.describeTopic, async (c, { params }) => c.json(await describe(c.env, params.topic)));
+ * serve(app, topics.describeTopic, { needs: ({ params }) => [topic(params.topic, "Describe")] }, async (c, { params }) =>
+ *   c.json(await describe(c.env, params.topic)),
+ * );
  */
 export function serve<R extends ApiRoute>(
   app: App,
   route: R,
+  access: Access<R>,
   handler: (c: Ctx, input: RouteInput<R>) => Response | Promise<Response>,
 ): void {
   const { bodyLimit: _limit, ...declaration } = route;
   app.openAPIRegistry.registerPath(declaration as unknown as RouteConfig);
   const path = route.path.replace(/\{([^}]+)\}/g, ":$1");
-  app.on(route.method.toUpperCase(), path, async (c) => handler(c, await validate(c, route)));
+  const action = `${route.method.toUpperCase()} ${route.path}`;
+  app.on(route.method.toUpperCase(), path, async (c) => {
+    const input = await validate(c, route);
+    await authorize(c, action, access.needs(input));
+    const res = await handler(c, input);
+    if (access.audit && res.status < 400) audit(c, action, "ok", undefined, { params: input.params ?? null, body: input.body ?? null });
+    return res;
+  });
 }

@@ -13,12 +13,28 @@ import { controller, topicMetadata } from "../../cluster/metadata";
 import { replicaStub } from "../../controller/placement";
 import { unwrap } from "../../outcome";
 import { type Fault, faultInjectionEnabled } from "../../partition/faults";
+import { cluster, deny, may, transactionalId } from "../http/auth";
 import { type App, serve } from "../http/serve";
+import { accessView } from "../../access/snapshot";
 
 export function admin(app: App): void {
-  serve(app, api.initProducer, async (c, { body }) => c.json(unwrap(await controller(c.env).initProducerId(body.transactionalId))));
+  serve(
+    app,
+    api.initProducer,
+    // A transactional id needs Write on it. Without one, as Kafka 3: IdempotentWrite on the cluster, or Write on some topic.
+    { needs: ({ body }) => (body.transactionalId === undefined ? [] : [transactionalId(body.transactionalId, "Write")]) },
+    async (c, { body }) => {
+      if (body.transactionalId === undefined && !(await may(c, cluster("IdempotentWrite")))) {
+        const grant = c.get("grant");
+        if (!(await accessView(c.env)).authorizer.allowedOnAny(grant, "topic", "Write")) {
+          deny(c, "POST /v1/producers", cluster("IdempotentWrite"));
+        }
+      }
+      return c.json(unwrap(await controller(c.env).initProducerId(body.transactionalId)));
+    },
+  );
 
-  serve(app, api.injectFault, async (c, { body }) => {
+  serve(app, api.injectFault, { needs: () => [cluster("Alter")] }, async (c, { body }) => {
     if (!faultInjectionEnabled(c.env)) {
       throw new EdgelogError("UNSUPPORTED_VERSION", "no route for POST /v1/admin/faults; see /v1/openapi.json");
     }
@@ -37,7 +53,7 @@ export function admin(app: App): void {
   });
 
   let document: unknown;
-  serve(app, api.openapiDocument, (c) => {
+  serve(app, api.openapiDocument, { needs: () => [] }, (c) => {
     document ??= app.getOpenAPI31Document({
       openapi: "3.1.0",
       info: {
@@ -52,7 +68,7 @@ export function admin(app: App): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
-    description: "Required on every /v1 route when a token is configured (EDGELOG_TOKEN)",
+    description: "Required on every /v1 route once auth is configured: EDGELOG_TOKEN, an API key, or a short-lived JWT",
   });
   app.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "edgelog API" }));
 }

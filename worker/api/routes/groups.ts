@@ -14,7 +14,8 @@ import type { TopicMetadata } from "../../controller/registry";
 import type { Env } from "../../env";
 import type { OffsetCommit } from "../../group/coordinator";
 import { unwrap } from "../../outcome";
-import { type App, serve } from "../http/serve";
+import { cluster, deny, group as onGroup, may, topic as onTopic } from "../http/auth";
+import { type App, type Ctx, serve } from "../http/serve";
 
 const groupStub = (env: Env, group: string) => env.GROUP.get(env.GROUP.idFromName(group));
 
@@ -26,77 +27,106 @@ async function knownTopics(env: Env, names: readonly string[]): Promise<Map<stri
 }
 
 export function groups(app: App): void {
-  serve(app, api.joinGroup, async (c, { params: { group }, body }) => {
-    const stub = groupStub(c.env, group);
-    const metadata = await knownTopics(c.env, body.topics);
-    const counts = Object.fromEntries([...metadata].map(([name, t]) => [name, t.partitions.length]));
-    const answer = unwrap(
-      await stub.join({
-        group,
-        topics: [...metadata.keys()],
-        instanceId: body.instanceId ?? null,
-        sessionTimeoutMs: body.sessionTimeoutMs,
-        assignor: body.assignor,
-        counts,
-      }),
-    );
-    return c.json(answer);
-  });
+  serve(
+    app,
+    api.joinGroup,
+    { needs: ({ params, body }) => [onGroup(params.group, "Read"), ...body.topics.map((t) => onTopic(t, "Read"))], audit: true },
+    async (c, { params: { group }, body }) => {
+      const stub = groupStub(c.env, group);
+      const metadata = await knownTopics(c.env, body.topics);
+      const counts = Object.fromEntries([...metadata].map(([name, t]) => [name, t.partitions.length]));
+      const answer = unwrap(
+        await stub.join({
+          group,
+          topics: [...metadata.keys()],
+          instanceId: body.instanceId ?? null,
+          sessionTimeoutMs: body.sessionTimeoutMs,
+          assignor: body.assignor,
+          counts,
+        }),
+      );
+      return c.json(answer);
+    },
+  );
 
-  serve(app, api.heartbeat, async (c, { params }) => c.json(unwrap(await groupStub(c.env, params.group).heartbeat(params.memberId))));
+  serve(app, api.heartbeat, { needs: ({ params }) => [onGroup(params.group, "Read")] }, async (c, { params }) =>
+    c.json(unwrap(await groupStub(c.env, params.group).heartbeat(params.memberId))),
+  );
 
-  serve(app, api.subscribeGroup, async (c, { params: { group, memberId }, query }) => {
-    // The member's existence is the session's to check: an unknown member is told over the socket
-    // (close code 4025), which a browser can see, where a refused upgrade is only an anonymous error.
-    const url = new URL("https://session/subscribe");
-    url.searchParams.set("group", group);
-    url.searchParams.set("memberId", memberId);
-    url.searchParams.set("autoOffsetReset", query.autoOffsetReset);
-    const session = c.env.SESSION.get(c.env.SESSION.idFromName(`${group}/${memberId}`));
-    return session.fetch(new Request(url, { headers: c.req.raw.headers }));
-  });
+  serve(
+    app,
+    api.subscribeGroup,
+    { needs: ({ params }) => [onGroup(params.group, "Read")] },
+    async (c, { params: { group, memberId }, query }) => {
+      // The member's existence is the session's to check: an unknown member is told over the socket
+      // (close code 4025), which a browser can see, where a refused upgrade is only an anonymous error.
+      const url = new URL("https://session/subscribe");
+      url.searchParams.set("group", group);
+      url.searchParams.set("memberId", memberId);
+      url.searchParams.set("autoOffsetReset", query.autoOffsetReset);
+      const session = c.env.SESSION.get(c.env.SESSION.idFromName(`${group}/${memberId}`));
+      return session.fetch(new Request(url, { headers: c.req.raw.headers }));
+    },
+  );
 
-  serve(app, api.leaveGroup, async (c, { params }) => {
+  serve(app, api.leaveGroup, { needs: ({ params }) => [onGroup(params.group, "Read")], audit: true }, async (c, { params }) => {
     unwrap(await groupStub(c.env, params.group).leave(params.memberId));
     return c.json({ memberId: params.memberId, left: true as const });
   });
 
-  serve(app, api.commitOffsets, async (c, { params, body }) => {
-    const stub = groupStub(c.env, params.group);
-    const commits = await checkCommits(c.env, body.offsets);
-    unwrap(await stub.commit(body.memberId, body.generation, commits));
-    return c.json({ committed: commits.length });
+  serve(
+    app,
+    api.commitOffsets,
+    { needs: ({ params, body }) => [onGroup(params.group, "Read"), ...body.offsets.map((o) => onTopic(o.topic, "Read"))], audit: true },
+    async (c, { params, body }) => {
+      const stub = groupStub(c.env, params.group);
+      const commits = await checkCommits(c.env, body.offsets);
+      unwrap(await stub.commit(body.memberId, body.generation, commits));
+      return c.json({ committed: commits.length });
+    },
+  );
+
+  serve(app, api.committedOffsets, { needs: ({ params }) => [onGroup(params.group, "Describe")] }, async (c, { params }) => {
+    const offsets = await groupStub(c.env, params.group).offsets();
+    return c.json({ offsets: await visibleTo(c, offsets) });
   });
 
-  serve(app, api.committedOffsets, async (c, { params }) => c.json({ offsets: await groupStub(c.env, params.group).offsets() }));
+  serve(
+    app,
+    api.resetOffsets,
+    { needs: ({ params, body }) => [onGroup(params.group, "Read"), ...(body.topics ?? []).map((t) => onTopic(t, "Read"))], audit: true },
+    async (c, { params: { group }, body }) => {
+      const stub = groupStub(c.env, group);
+      let names = body.topics;
+      if (names === undefined) {
+        const described = await stub.describe();
+        names = [...new Set([...Object.keys(described.partitionCounts), ...described.offsets.map((o) => o.topic)])];
+        // Every topic of the group is reset: each needs Read, as when it is named.
+        for (const name of names)
+          if (!(await may(c, onTopic(name, "Read")))) deny(c, "POST /v1/groups/{group}/offsets/reset", onTopic(name, "Read"));
+      }
+      const topics = await knownTopics(c.env, names);
+      const offsets: OffsetCommit[] = [];
+      for (const topic of topics.values()) {
+        await Promise.all(
+          topic.partitions.map(async ({ partition }) => {
+            offsets.push({ topic: topic.name, partition, offset: await resolvePosition(c.env, topic, partition, body.to), metadata: null });
+          }),
+        );
+      }
+      const { resetId } = unwrap(await stub.reset(group, offsets));
+      offsets.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+      return c.json({ resetId, offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })) });
+    },
+  );
 
-  serve(app, api.resetOffsets, async (c, { params: { group }, body }) => {
-    const stub = groupStub(c.env, group);
-    let names = body.topics;
-    if (names === undefined) {
-      const described = await stub.describe();
-      names = [...new Set([...Object.keys(described.partitionCounts), ...described.offsets.map((o) => o.topic)])];
-    }
-    const topics = await knownTopics(c.env, names);
-    const offsets: OffsetCommit[] = [];
-    for (const topic of topics.values()) {
-      await Promise.all(
-        topic.partitions.map(async ({ partition }) => {
-          offsets.push({ topic: topic.name, partition, offset: await resolvePosition(c.env, topic, partition, body.to), metadata: null });
-        }),
-      );
-    }
-    const { resetId } = unwrap(await stub.reset(group, offsets));
-    offsets.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-    return c.json({ resetId, offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })) });
-  });
-
-  serve(app, api.describeGroup, async (c, { params: { group } }) => {
+  serve(app, api.describeGroup, { needs: ({ params }) => [onGroup(params.group, "Describe")] }, async (c, { params: { group } }) => {
     const d = await groupStub(c.env, group).describe();
     const committed = new Map(d.offsets.map((o) => [tpKey(o.topic, o.partition), o.offset]));
     const names = [...new Set([...Object.keys(d.partitionCounts), ...d.offsets.map((o) => o.topic)])].sort();
     const partitions: { topic: string; partition: number; committed: number | null; highWatermark: number; lag: number }[] = [];
     for (const name of names) {
+      if (!(await may(c, onTopic(name, "Describe")))) continue; // as Kafka's DescribeGroups/OffsetFetch: not shown
       let topic: TopicMetadata;
       try {
         topic = await topicMetadata(c.env, name);
@@ -137,15 +167,31 @@ export function groups(app: App): void {
     });
   });
 
-  serve(app, api.listGroups, async (c) => {
+  serve(app, api.listGroups, { needs: () => [] }, async (c) => {
     const names = await controller(c.env).listGroups();
-    return c.json({ groups: names.map((group) => ({ group })) });
+    // As Kafka's ListGroups: every group with Describe on the cluster, else those the principal may Describe.
+    const all = await may(c, cluster("Describe"));
+    const visible = [];
+    for (const name of names) if (all || (await may(c, onGroup(name, "Describe")))) visible.push(name);
+    return c.json({ groups: visible.map((group) => ({ group })) });
   });
 
-  serve(app, api.deleteGroup, async (c, { params: { group } }) => {
-    unwrap(await groupStub(c.env, group).deleteGroup(group));
-    return c.json({ group, deleted: true as const });
-  });
+  serve(
+    app,
+    api.deleteGroup,
+    { needs: ({ params }) => [onGroup(params.group, "Delete")], audit: true },
+    async (c, { params: { group } }) => {
+      unwrap(await groupStub(c.env, group).deleteGroup(group));
+      return c.json({ group, deleted: true as const });
+    },
+  );
+}
+
+/** The committed offsets the principal may see (those of topics it may Describe). */
+async function visibleTo<T extends { topic: string }>(c: Ctx, offsets: readonly T[]): Promise<T[]> {
+  const out: T[] = [];
+  for (const o of offsets) if (await may(c, onTopic(o.topic, "Describe"))) out.push(o);
+  return out;
 }
 
 type CommitEntry = z.output<(typeof api.commitOffsets.request.body.content)["application/json"]["schema"]>["offsets"][number];

@@ -21,6 +21,7 @@ import { withTopic } from "../../cluster/metadata";
 import { appendTo, offsetForTimestamp, readFrom, statusOf, subscribeTo } from "../../cluster/partition-client";
 import type { Acks } from "../../partition/types";
 import { readBody } from "../http/body";
+import { topic as onTopic } from "../http/auth";
 import { type App, serve } from "../http/serve";
 import { produceJson } from "../produce/json-produce";
 import { parseJsonRecords } from "../produce/json-records";
@@ -29,41 +30,51 @@ import { readReplica } from "./read-replica";
 const acksOf = (acks: "0" | "1" | "all" | "-1"): Acks => (acks === "0" ? 0 : acks === "1" ? 1 : "all");
 
 export function records(app: App): void {
-  serve(app, api.produceRecords, async (c, { params, query, headers, body, bytes }) => {
-    const acks = acksOf(query.acks);
-    const idempotencyKey = headers[HEADERS.idempotencyKey];
-    const inputs = parseJsonRecords(body.records);
-    const digest = idempotencyKey === undefined || !bytes ? undefined : await sha256Hex(bytes);
-    const now = Date.now();
-    const { offsets, deferred } = await withTopic(c.env, params.topic, (topic) =>
-      produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest }, now),
-    );
-    if (deferred) c.executionCtx.waitUntil(deferred);
-    return c.json({ offsets }, acks === 0 ? 202 : 200);
-  });
+  serve(
+    app,
+    api.produceRecords,
+    { needs: ({ params }) => [onTopic(params.topic, "Write")] },
+    async (c, { params, query, headers, body, bytes }) => {
+      const acks = acksOf(query.acks);
+      const idempotencyKey = headers[HEADERS.idempotencyKey];
+      const inputs = parseJsonRecords(body.records);
+      const digest = idempotencyKey === undefined || !bytes ? undefined : await sha256Hex(bytes);
+      const now = Date.now();
+      const { offsets, deferred } = await withTopic(c.env, params.topic, (topic) =>
+        produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest }, now),
+      );
+      if (deferred) c.executionCtx.waitUntil(deferred);
+      return c.json({ offsets }, acks === 0 ? 202 : 200);
+    },
+  );
 
-  serve(app, api.fetchRecords, async (c, { params, query: { region, ...request } }) => {
-    const { partition } = params;
-    return withTopic(c.env, params.topic, async (topic) => {
-      const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
-      const out = await jsonRecordsFrom(result.data, request.offset, {
-        maxRecords: request.maxRecords,
-        maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
+  serve(
+    app,
+    api.fetchRecords,
+    { needs: ({ params }) => [onTopic(params.topic, "Read")] },
+    async (c, { params, query: { region, ...request } }) => {
+      const { partition } = params;
+      return withTopic(c.env, params.topic, async (topic) => {
+        const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
+        const out = await jsonRecordsFrom(result.data, request.offset, {
+          maxRecords: request.maxRecords,
+          maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
+        });
+        const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
+        return c.json({
+          topic: topic.name,
+          partition,
+          records: out,
+          nextOffset,
+          highWatermark: result.highWatermark,
+          logStartOffset: result.logStartOffset,
+          replica: result.replica,
+        });
       });
-      const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
-      return c.json({
-        topic: topic.name,
-        partition,
-        records: out,
-        nextOffset,
-        highWatermark: result.highWatermark,
-        logStartOffset: result.logStartOffset,
-        replica: result.replica,
-      });
-    });
-  });
+    },
+  );
 
-  serve(app, api.produceBatches, async (c, { params, query }) => {
+  serve(app, api.produceBatches, { needs: ({ params }) => [onTopic(params.topic, "Write")] }, async (c, { params, query }) => {
     const { partition } = params;
     const acks = acksOf(query.acks);
     const body = await readBody(c.req.raw, LIMITS.binaryBodyBytes);
@@ -107,23 +118,28 @@ export function records(app: App): void {
     });
   });
 
-  serve(app, api.fetchBatches, async (c, { params, query: { region, ...request } }) => {
-    const { partition } = params;
-    return withTopic(c.env, params.topic, async (topic) => {
-      const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
-      return new Response(result.data as Uint8Array<ArrayBuffer>, {
-        headers: {
-          [HEADERS.contentType]: RECORD_BATCH_MEDIA_TYPE,
-          [HEADERS.highWatermark]: String(result.highWatermark),
-          [HEADERS.logStartOffset]: String(result.logStartOffset),
-          [HEADERS.nextOffset]: String(result.nextOffset),
-          [HEADERS.replica]: String(result.replica),
-        },
+  serve(
+    app,
+    api.fetchBatches,
+    { needs: ({ params }) => [onTopic(params.topic, "Read")] },
+    async (c, { params, query: { region, ...request } }) => {
+      const { partition } = params;
+      return withTopic(c.env, params.topic, async (topic) => {
+        const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
+        return new Response(result.data as Uint8Array<ArrayBuffer>, {
+          headers: {
+            [HEADERS.contentType]: RECORD_BATCH_MEDIA_TYPE,
+            [HEADERS.highWatermark]: String(result.highWatermark),
+            [HEADERS.logStartOffset]: String(result.logStartOffset),
+            [HEADERS.nextOffset]: String(result.nextOffset),
+            [HEADERS.replica]: String(result.replica),
+          },
+        });
       });
-    });
-  });
+    },
+  );
 
-  serve(app, api.listOffsets, async (c, { params, query }) => {
+  serve(app, api.listOffsets, { needs: ({ params }) => [onTopic(params.topic, "Describe")] }, async (c, { params, query }) => {
     const { partition } = params;
     const { timestamp } = query;
     return withTopic(c.env, params.topic, async (topic) => {
@@ -140,7 +156,7 @@ export function records(app: App): void {
   // The worker validates and forwards the upgrade to the partition's leader object, which accepts
   // the socket with the hibernation API and becomes its server. When leadership moves, the old
   // leader closes its sockets with 4006 and the offset to resume from; reconnecting reaches the new one.
-  serve(app, api.subscribePartition, async (c, { params, query }) =>
+  serve(app, api.subscribePartition, { needs: ({ params }) => [onTopic(params.topic, "Read")] }, async (c, { params, query }) =>
     withTopic(c.env, params.topic, async (topic) => {
       const url = new URL("https://partition/subscribe");
       url.searchParams.set("offset", String(query.offset));

@@ -9,15 +9,17 @@ import { controller, forgetTopic, rememberTopic } from "../../cluster/metadata";
 import { statusOf } from "../../cluster/partition-client";
 import { regionsOf } from "../../controller/placement";
 import type { TopicMetadata } from "../../controller/registry";
-import type { Env } from "../../env";
 import { unwrap } from "../../outcome";
-import { type App, serve } from "../http/serve";
+import { cluster, may, topic as onTopic } from "../http/auth";
+import { type App, type Ctx, serve } from "../http/serve";
 
 /**
  * The description of a topic: metadata from the controller, offsets from each partition's leader
- * (null for a partition whose leader cannot answer now: the description is still given).
+ * (null for a partition whose leader cannot answer now: the description is still given), and its
+ * config for a principal that may DescribeConfigs (as Kafka keeps configs behind that operation).
  */
-async function describe(env: Env, topic: TopicMetadata) {
+async function describe(c: Ctx, topic: TopicMetadata) {
+  const env = c.env;
   const regions = regionsOf(env);
   const partitions = await Promise.all(
     topic.partitions.map(async (p) => {
@@ -38,20 +40,29 @@ async function describe(env: Env, topic: TopicMetadata) {
       };
     }),
   );
-  return { name: topic.name, topicId: topic.topicId, replicationFactor: topic.replicationFactor, partitions, config: topic.config };
+  const base = { name: topic.name, topicId: topic.topicId, replicationFactor: topic.replicationFactor, partitions };
+  return (await may(c, onTopic(topic.name, "DescribeConfigs"))) ? { ...base, config: topic.config } : base;
 }
 
 export function topics(app: App): void {
-  serve(app, api.createTopic, async (c, { body }) => {
-    const topic = unwrap(await controller(c.env).createTopic(body));
-    rememberTopic(topic);
-    return c.json(await describe(c.env, topic), 201);
-  });
+  serve(
+    app,
+    api.createTopic,
+    { needs: ({ body }) => [[cluster("Create"), onTopic(body.name, "Create")]], audit: true },
+    async (c, { body }) => {
+      const topic = unwrap(await controller(c.env).createTopic(body));
+      rememberTopic(topic);
+      return c.json(await describe(c, topic), 201);
+    },
+  );
 
-  serve(app, api.listTopics, async (c) => {
+  serve(app, api.listTopics, { needs: () => [] }, async (c) => {
     const all = await controller(c.env).listTopics();
+    // As Kafka's metadata: only the topics the principal may Describe.
+    const visible = [];
+    for (const t of all) if (await may(c, onTopic(t.name, "Describe"))) visible.push(t);
     return c.json({
-      topics: all.map((t) => ({
+      topics: visible.map((t) => ({
         name: t.name,
         topicId: t.topicId,
         partitions: t.partitions.length,
@@ -60,27 +71,32 @@ export function topics(app: App): void {
     });
   });
 
-  serve(app, api.describeTopic, async (c, { params }) => {
+  serve(app, api.describeTopic, { needs: ({ params }) => [onTopic(params.topic, "Describe")] }, async (c, { params }) => {
     const topic = unwrap(await controller(c.env).topic(params.topic));
     rememberTopic(topic);
-    return c.json(await describe(c.env, topic));
+    return c.json(await describe(c, topic));
   });
 
-  serve(app, api.deleteTopic, async (c, { params }) => {
+  serve(app, api.deleteTopic, { needs: ({ params }) => [onTopic(params.topic, "Delete")], audit: true }, async (c, { params }) => {
     forgetTopic(params.topic);
     const topic = unwrap(await controller(c.env).deleteTopic(params.topic));
     return c.json({ name: topic.name, topicId: topic.topicId, deleted: true });
   });
 
-  serve(app, api.growTopic, async (c, { params, body }) => {
+  serve(app, api.growTopic, { needs: ({ params }) => [onTopic(params.topic, "Alter")], audit: true }, async (c, { params, body }) => {
     const topic = unwrap(await controller(c.env).createPartitions(params.topic, body.count));
     rememberTopic(topic);
-    return c.json(await describe(c.env, topic));
+    return c.json(await describe(c, topic));
   });
 
-  serve(app, api.alterTopicConfig, async (c, { params, body }) => {
-    const topic = unwrap(await controller(c.env).alterConfig(params.topic, body.config));
-    rememberTopic(topic);
-    return c.json(await describe(c.env, topic));
-  });
+  serve(
+    app,
+    api.alterTopicConfig,
+    { needs: ({ params }) => [onTopic(params.topic, "AlterConfigs")], audit: true },
+    async (c, { params, body }) => {
+      const topic = unwrap(await controller(c.env).alterConfig(params.topic, body.config));
+      rememberTopic(topic);
+      return c.json(await describe(c, topic));
+    },
+  );
 }
