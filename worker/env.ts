@@ -2,6 +2,7 @@
  * The bindings the worker and its Durable Objects receive (see wrangler.toml).
  */
 import type { Access } from "./access/access-do";
+import type { Quota } from "./access/quota-do";
 import type { Controller } from "./controller/controller-do";
 import type { Group } from "./group/group-do";
 import type { Partition } from "./partition/partition-do";
@@ -15,6 +16,8 @@ export interface Env {
   SESSION: DurableObjectNamespace<GroupSession>;
   /** The cluster's API keys, ACLs and quotas (one object, named "cluster"). */
   ACCESS: DurableObjectNamespace<Access>;
+  /** One quota meter per principal with quotas, named "quota/<principal>". */
+  QUOTA: DurableObjectNamespace<Quota>;
   /** The bootstrap superuser's bearer token (User:admin). With no credential configured at all, auth is off (local development). */
   EDGELOG_TOKEN?: string;
   /** More superuser principals, comma-separated. */
@@ -48,6 +51,7 @@ declare global {
       GROUP: DurableObjectNamespace<Group>;
       SESSION: DurableObjectNamespace<GroupSession>;
       ACCESS: DurableObjectNamespace<Access>;
+      QUOTA: DurableObjectNamespace<Quota>;
       EDGELOG_TOKEN?: string;
       EDGELOG_SUPERUSERS?: string;
       EDGELOG_JWT_SECRET?: string;

@@ -4,6 +4,7 @@
 import { createApp } from "./api/app";
 
 export { Access } from "./access/access-do";
+export { Quota } from "./access/quota-do";
 export { Controller } from "./controller/controller-do";
 export { Group } from "./group/group-do";
 export { Partition } from "./partition/partition-do";
