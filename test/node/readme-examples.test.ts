@@ -41,6 +41,14 @@ const title = (ex: Example) =>
     .slice(0, 70)}`;
 
 let server: DevServer;
+/**
+ * The README's "Access" section runs against a broker with auth on, started as that section
+ * tells the reader to (`npm start -- --var EDGELOG_TOKEN:admin-secret ...`); every other section
+ * against an open one.
+ */
+const AUTH_SECTION = "Access";
+const AUTH_VARS = { EDGELOG_TOKEN: "admin-secret", EDGELOG_JWT_SECRET: "a-long-random-hs256-secret-for-the-readme" };
+let authServer: DevServer | undefined;
 /** Placeholders the answers shown so far bound ("5c39…" → the member id the server gave). */
 const bindings = new Map<string, string>();
 
@@ -49,7 +57,15 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => {
   await server?.stop();
+  await authServer?.stop();
 });
+
+/** The server an example runs against. */
+async function serverFor(ex: Example): Promise<DevServer> {
+  if (ex.code.section !== AUTH_SECTION) return server;
+  authServer ??= await startDevServer({ vars: AUTH_VARS });
+  return authServer;
+}
 
 describe("the README's examples", () => {
   it("are each run by this test or exempt with a reason, and every exemption still matches a block", () => {
@@ -77,8 +93,9 @@ async function runShell(ex: Example): Promise<void> {
   // Answers written as comments ("# -> {...}") would go unchecked: show them in a ```json block.
   expect(ex.code.text, `${title(ex)}: an answer in a comment`).not.toMatch(/^\s*#\s*->/m);
   expect(commands.length).toBeGreaterThan(0);
+  const target = await serverFor(ex);
   for (const [i, command] of commands.entries()) {
-    const answer = await runCurl(substitute(command, server.url, bindings));
+    const answer = await runCurl(substitute(command, target.url, bindings));
     if (i === commands.length - 1 && ex.output) checkAnswer(ex, command, answer);
     else expect(answer.status, `${command}\nanswered ${answer.status}: ${answer.body}`).toBeLessThan(400);
   }
@@ -121,7 +138,7 @@ function checkAnswer(ex: Example, command: string, answer: CurlAnswer): void {
 
 async function runExample(ex: Example): Promise<void> {
   const shownLines = ex.output ? ex.output.text.split("\n").filter((l) => l.trim() !== "") : [];
-  const run = await runCode(ex.code, server.url, { WebSocket });
+  const run = await runCode(ex.code, (await serverFor(ex)).url, { WebSocket });
   try {
     await run.evaluated;
     // What an example leaves running (a consumer, a subscription) prints as records arrive:

@@ -45,7 +45,14 @@ export function refusalFor(need: Need): EdgelogError {
 }
 
 /** Records a refused or a changing request in __audit (auth on only), after the answer. */
-export function audit(c: Context<AppEnv>, action: string, outcome: AuditRecord["outcome"], error?: EdgelogError, request?: unknown): void {
+export function audit(
+  c: Context<AppEnv>,
+  action: string,
+  outcome: AuditRecord["outcome"],
+  error?: EdgelogError,
+  request?: unknown,
+  status = 200,
+): void {
   if (!accessConfig(c.env).on) return;
   const grant = c.get("grant") as Grant | undefined;
   const record: AuditRecord = {
@@ -55,7 +62,7 @@ export function audit(c: Context<AppEnv>, action: string, outcome: AuditRecord["
     action,
     path: new URL(c.req.url).pathname,
     outcome,
-    status: error ? error.status : 200,
+    status: error ? error.status : status,
     code: error ? error.code : null,
     request: request ?? null,
     ...whereFrom(c.req.raw),

@@ -127,7 +127,9 @@ export function serve<R extends ApiRoute>(
     const input = await validate(c, route);
     await authorize(c, action, access.needs(input));
     const res = await handler(c, input);
-    if (access.audit && res.status < 400) audit(c, action, "ok", undefined, { params: input.params ?? null, body: input.body ?? null });
+    if (access.audit && res.status < 400) {
+      audit(c, action, "ok", undefined, { params: input.params ?? null, body: input.body ?? null }, res.status);
+    }
     return res;
   });
 }
