@@ -37,7 +37,8 @@ export const TopicDescription = z
     topicId: z.string(),
     replicationFactor: z.int(),
     partitions: z.array(PartitionDescription),
-    config: TopicConfigSchema.optional().meta({ description: "Present for a principal that may DescribeConfigs the topic" }),
+    /** Present for a principal that may DescribeConfigs the topic. */
+    config: TopicConfigSchema.optional(),
   })
   .meta({ id: "TopicDescription" });
 
