@@ -60,6 +60,14 @@ export function isRetriable(err: unknown): boolean {
   return err instanceof EdgelogError ? err.retriable : err instanceof TypeError;
 }
 
+/**
+ * How long a quota asks the client to wait (Kafka's throttle_time_ms), when the failure is a
+ * 429 THROTTLING_QUOTA_EXCEEDED from a quota; undefined for any other failure.
+ */
+export function throttleDelay(err: unknown): number | undefined {
+  return err instanceof EdgelogError && err.code === "THROTTLING_QUOTA_EXCEEDED" ? err.throttleTimeMs : undefined;
+}
+
 async function errorOf(res: Response): Promise<EdgelogError> {
   try {
     const body = (await res.json()) as ErrorBody;

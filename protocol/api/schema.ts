@@ -174,7 +174,7 @@ export interface RouteInput<R extends ApiRoute> {
   query: Out<NonNullable<R["request"]>["query"]>;
   headers: Out<NonNullable<R["request"]>["headers"]>;
   body: JsonBodyOf<R>;
-  /** The JSON body's bytes as received (for digests), when the route has one. */
+  /** The body's bytes as received, when the route has one (JSON: for digests; binary: the body itself). */
   bytes?: Uint8Array;
 }
 

@@ -8,7 +8,7 @@ import { EdgelogError } from "../../protocol/errors";
 import { jsonRecordsFrom, type JsonRecord } from "../../protocol/json-record";
 import { HEADERS } from "../../protocol/wire";
 import type { TopicPartition } from "../group-subscription";
-import { isRetriable } from "../http";
+import { isRetriable, throttleDelay } from "../http";
 import { tpKey, type ConsumerCore, type MemberAnswer, type Owned } from "./core";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -134,6 +134,11 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
       if (o.stopping || !core.running) return; // our own abort: expected
       if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
         o.position = await core.resetPosition(o.tp).catch((e) => retried(core, e, o.position));
+        continue;
+      }
+      const throttled = throttleDelay(err);
+      if (throttled !== undefined) {
+        await sleep(throttled); // over the consumer_byte_rate quota: come back when it says
         continue;
       }
       retried(core, err, undefined);

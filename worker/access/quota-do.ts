@@ -38,18 +38,22 @@ export class Quota extends DurableObject<Env> {
 
   /**
    * Applies the costs at once ("charge" costs are never refused): if any "admit" cost is over its quota, none is charged and the
-   * answer is how long to wait (ms); otherwise all are charged and the answer is 0.
+   * answer is how long to wait (ms) and the key that is over; otherwise all are charged and the answer is 0.
    */
-  take(costs: readonly QuotaCost[], now = Date.now()): { throttleTimeMs: number } {
+  take(costs: readonly QuotaCost[], now = Date.now()): { throttleTimeMs: number; over?: QuotaKey } {
     let wait = 0;
+    let over: QuotaKey | undefined;
     for (const cost of costs) {
       const at = Math.max(this.#meters.get(cost.key) ?? 0, now);
       const ahead = at - now;
       // An admitted cost may take the meter up to BURST_MS ahead; beyond that it waits. (An
       // "admit" of 0 only checks for debt: a fetch before it reads.)
-      if (cost.mode === "admit" && ahead > BURST_MS) wait = Math.max(wait, ahead - BURST_MS);
+      if (cost.mode === "admit" && ahead > BURST_MS && ahead - BURST_MS > wait) {
+        wait = ahead - BURST_MS;
+        over = cost.key;
+      }
     }
-    if (wait > 0) return { throttleTimeMs: Math.ceil(wait) };
+    if (wait > 0) return { throttleTimeMs: Math.ceil(wait), over };
     for (const cost of costs) {
       if (cost.amount === 0) continue;
       const at = Math.max(this.#meters.get(cost.key) ?? 0, now);

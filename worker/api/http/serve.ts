@@ -17,7 +17,8 @@ import { type ApiRoute, type RouteInput, parse } from "../../../protocol/api/sch
 import { LIMITS } from "../../../protocol/limits";
 import type { Need } from "../../access/authorizer";
 import { type AppEnv, audit, authorize } from "./auth";
-import { readJsonObject } from "./body";
+import { readBody, readJsonObject } from "./body";
+import { type QuotaUse, admit } from "./quota";
 
 export type App = OpenAPIHono<AppEnv>;
 export type Ctx = Context<AppEnv>;
@@ -35,6 +36,8 @@ export interface Access<R extends ApiRoute> {
   needs: Needs<R>;
   /** Record each success in __audit (changes to keys, ACLs, quotas, topics and groups). */
   audit?: boolean;
+  /** Which byte quota the route's data counts against (quota.ts); every route counts as a request. */
+  quota?: QuotaUse;
 }
 
 const DECIMAL = /^-?\d{1,16}$/;
@@ -95,18 +98,22 @@ export async function validate<R extends ApiRoute>(c: Ctx, route: R): Promise<Ro
   }
   let body: unknown;
   let bytes: Uint8Array | undefined;
+  const limit = route.bodyLimit ?? LIMITS.adminBodyBytes;
   const schema = request.body?.content["application/json"]?.schema;
   if (schema) {
-    const read = await readJsonObject(c.req.raw, route.bodyLimit ?? LIMITS.adminBodyBytes, { optional: request.body?.required === false });
+    const read = await readJsonObject(c.req.raw, limit, { optional: request.body?.required === false });
     body = parse(schema, read.body);
     bytes = read.bytes;
+  } else if (request.body) {
+    bytes = await readBody(c.req.raw, limit); // a binary body (record batches), checked by its handler
   }
   return { params, query, headers, body, bytes } as RouteInput<R>;
 }
 
 /**
  * Serves `route` on `app`: documented in the OpenAPI registry, validated, authorized (auth.ts),
- * then `handler`; a success of an audited route is recorded in __audit.
+ * admitted by the principal's quotas (quota.ts), then `handler`; a success of an audited route is
+ * recorded in __audit.
  *
  * @example
  * serve(app, topics.describeTopic, { needs: ({ params }) => [topic(params.topic, "Describe")] }, async (c, { params }) =>
@@ -126,6 +133,7 @@ export function serve<R extends ApiRoute>(
   app.on(route.method.toUpperCase(), path, async (c) => {
     const input = await validate(c, route);
     await authorize(c, action, access.needs(input));
+    await admit(c, access.quota, input.bytes?.byteLength ?? 0);
     const res = await handler(c, input);
     if (access.audit && res.status < 400) {
       audit(c, action, "ok", undefined, { params: input.params ?? null, body: input.body ?? null }, res.status);

@@ -20,8 +20,8 @@ import { HEADERS, RECORD_BATCH_MEDIA_TYPE } from "../../../protocol/wire";
 import { withTopic } from "../../cluster/metadata";
 import { appendTo, offsetForTimestamp, readFrom, statusOf, subscribeTo } from "../../cluster/partition-client";
 import type { Acks } from "../../partition/types";
-import { readBody } from "../http/body";
 import { topic as onTopic } from "../http/auth";
+import { chargeFetched } from "../http/quota";
 import { type App, serve } from "../http/serve";
 import { produceJson } from "../produce/json-produce";
 import { parseJsonRecords } from "../produce/json-records";
@@ -33,7 +33,7 @@ export function records(app: App): void {
   serve(
     app,
     api.produceRecords,
-    { needs: ({ params }) => [onTopic(params.topic, "Write")] },
+    { needs: ({ params }) => [onTopic(params.topic, "Write")], quota: "produce" },
     async (c, { params, query, headers, body, bytes }) => {
       const acks = acksOf(query.acks);
       const idempotencyKey = headers[HEADERS.idempotencyKey];
@@ -51,11 +51,12 @@ export function records(app: App): void {
   serve(
     app,
     api.fetchRecords,
-    { needs: ({ params }) => [onTopic(params.topic, "Read")] },
+    { needs: ({ params }) => [onTopic(params.topic, "Read")], quota: "fetch" },
     async (c, { params, query: { region, ...request } }) => {
       const { partition } = params;
       return withTopic(c.env, params.topic, async (topic) => {
         const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
+        chargeFetched(c, result.data.byteLength);
         const out = await jsonRecordsFrom(result.data, request.offset, {
           maxRecords: request.maxRecords,
           maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
@@ -74,10 +75,11 @@ export function records(app: App): void {
     },
   );
 
-  serve(app, api.produceBatches, { needs: ({ params }) => [onTopic(params.topic, "Write")] }, async (c, { params, query }) => {
+  serve(app, api.produceBatches, { needs: ({ params }) => [onTopic(params.topic, "Write")], quota: "produce" }, async (c, input) => {
+    const { params, query } = input;
     const { partition } = params;
     const acks = acksOf(query.acks);
-    const body = await readBody(c.req.raw, LIMITS.binaryBodyBytes);
+    const body = input.bytes ?? new Uint8Array(0);
     if (body.byteLength === 0) throw new EdgelogError("INVALID_REQUEST", "the body must hold at least one record batch");
     const split = splitBatches(body);
     if (split.length > LIMITS.batchesPerRequest) {
@@ -121,11 +123,12 @@ export function records(app: App): void {
   serve(
     app,
     api.fetchBatches,
-    { needs: ({ params }) => [onTopic(params.topic, "Read")] },
+    { needs: ({ params }) => [onTopic(params.topic, "Read")], quota: "fetch" },
     async (c, { params, query: { region, ...request } }) => {
       const { partition } = params;
       return withTopic(c.env, params.topic, async (topic) => {
         const result = await readFrom(c.env, topic, partition, request, readReplica(c.env, topic, partition, region, c.req.raw));
+        chargeFetched(c, result.data.byteLength);
         return new Response(result.data as Uint8Array<ArrayBuffer>, {
           headers: {
             [HEADERS.contentType]: RECORD_BATCH_MEDIA_TYPE,
