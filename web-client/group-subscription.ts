@@ -218,7 +218,12 @@ export class GroupSubscription {
       this.#socket = null;
       if (this.#closed) return;
       const code = event.code ?? 1006;
-      if (code === GROUP_CLOSE.unknownMember || code === GROUP_CLOSE.fenced || code === GROUP_CLOSE.replaced) {
+      if (
+        code === GROUP_CLOSE.unknownMember ||
+        code === GROUP_CLOSE.fenced ||
+        code === GROUP_CLOSE.replaced ||
+        code === GROUP_CLOSE.accessRevoked
+      ) {
         return this.#end(code, event.reason || `closed by the server with ${code}`);
       }
       if (!opened && this.connections === 0 && ++this.#failedConnects >= (this.#options.maxFailedConnects ?? Infinity)) {

@@ -153,6 +153,8 @@ export class Subscription {
       }
       if (this.#closed) return;
       if (code === PUSH_CLOSE.topicDeleted) return this.#end(code, "the topic was deleted");
+      if (code === PUSH_CLOSE.accessRevoked)
+        return this.#end(code, `access ended: ${event.reason || "the credential no longer allows it"}`);
       if (!opened && ++this.#failedConnects >= (this.#options.maxFailedConnects ?? Infinity)) {
         return this.#end(PUSH_CLOSE.unreachable, `no connection after ${this.#failedConnects} attempts`);
       }

@@ -27,6 +27,11 @@ export const CLOSE_CODES = {
   offsetOutOfRange: 4016,
   /** Group socket: UNKNOWN_MEMBER_ID, the member left, expired or never joined; join again. */
   unknownMember: 4025,
+  /**
+   * Both sockets: the credential it was opened with no longer allows it (a revoked key, an
+   * expired token, a removed ACL); the reason's code says which. Reconnecting needs a new one.
+   */
+  accessRevoked: 4031,
   /** Group socket: FENCED_INSTANCE_ID, a newer member with the same instanceId replaced it. */
   fenced: 4082,
 } as const;
@@ -37,6 +42,7 @@ export const PARTITION_SOCKET_CLOSE = {
   leaderMoved: CLOSE_CODES.leaderMoved,
   tooFarBehind: CLOSE_CODES.tooFarBehind,
   offsetOutOfRange: CLOSE_CODES.offsetOutOfRange,
+  accessRevoked: CLOSE_CODES.accessRevoked,
 } as const;
 
 /**
@@ -48,6 +54,7 @@ export const GROUP_SOCKET_CLOSE = {
   replaced: CLOSE_CODES.replaced,
   unknownMember: CLOSE_CODES.unknownMember,
   fenced: CLOSE_CODES.fenced,
+  accessRevoked: CLOSE_CODES.accessRevoked,
 } as const;
 
 /**

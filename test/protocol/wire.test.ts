@@ -26,6 +26,7 @@ describe("the wire vocabulary (protocol/wire)", () => {
       replaced: 4009,
       offsetOutOfRange: 4016,
       unknownMember: 4025,
+      accessRevoked: 4031,
       fenced: 4082,
     });
     const numbers = Object.values(CLOSE_CODES);
@@ -35,8 +36,14 @@ describe("the wire vocabulary (protocol/wire)", () => {
   });
 
   it("splits the codes between the partition socket and the group socket, and the clients use the same names", () => {
-    expect(PARTITION_SOCKET_CLOSE).toEqual({ topicDeleted: 4004, leaderMoved: 4006, tooFarBehind: 4008, offsetOutOfRange: 4016 });
-    expect(GROUP_SOCKET_CLOSE).toEqual({ replaced: 4009, unknownMember: 4025, fenced: 4082 });
+    expect(PARTITION_SOCKET_CLOSE).toEqual({
+      topicDeleted: 4004,
+      leaderMoved: 4006,
+      tooFarBehind: 4008,
+      offsetOutOfRange: 4016,
+      accessRevoked: 4031,
+    });
+    expect(GROUP_SOCKET_CLOSE).toEqual({ replaced: 4009, unknownMember: 4025, fenced: 4082, accessRevoked: 4031 });
     expect(PUSH_CLOSE).toEqual({ ...PARTITION_SOCKET_CLOSE, unreachable: 4999, handlerFailed: 1011 });
     expect(GROUP_CLOSE).toEqual({ ...GROUP_SOCKET_CLOSE, unreachable: 4999, handlerFailed: 1011 });
   });

@@ -7,6 +7,7 @@
  */
 import { GROUP_CLOSE, GroupSubscription, type Assignment, type TopicPartition } from "../group-subscription";
 import { Backoff } from "../backoff";
+import { EdgelogError, type ErrorCode, isErrorCode } from "../../protocol/errors";
 import { isRetriable } from "../http";
 import { tpKey, type ConsumerCore } from "./core";
 
@@ -61,6 +62,11 @@ export async function consumeOverSocket(core: ConsumerCore): Promise<"fallback" 
       core.report(end.error);
       await pause(core, backoff.next());
       continue;
+    }
+    if (end.code === GROUP_CLOSE.accessRevoked) {
+      // The credential no longer allows it: joining again would be refused too.
+      core.fail(new EdgelogError(accessCode(end.message), `the group subscription was ended by the server: ${end.message}`));
+      return;
     }
     if (end.code !== GROUP_CLOSE.unknownMember && end.code !== GROUP_CLOSE.fenced && end.code !== GROUP_CLOSE.replaced) {
       core.fail(end.error ?? new Error(`the group subscription ended: ${end.message}`));
@@ -118,4 +124,15 @@ async function assigned(core: ConsumerCore, a: Assignment): Promise<(TopicPartit
     starts.push({ ...tp, offset: o.position });
   }
   return starts;
+}
+
+/** The error code in an access close's reason ({"code"}), else SASL_AUTHENTICATION_FAILED. */
+function accessCode(reason: string): ErrorCode {
+  try {
+    const code = (JSON.parse(reason) as { code?: unknown }).code;
+    if (isErrorCode(code)) return code;
+  } catch {
+    // not a JSON reason
+  }
+  return "SASL_AUTHENTICATION_FAILED";
 }

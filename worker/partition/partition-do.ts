@@ -16,6 +16,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { EdgelogError } from "../../protocol/errors";
 import { LIMITS } from "../../protocol/limits";
+import { grantOf } from "../access/socket-access";
 import { errorResponse } from "../api/http/errors";
 import { controller } from "../cluster/metadata";
 import { replicaStub } from "../controller/placement";
@@ -60,7 +61,7 @@ export class Partition extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#log = new PartitionLog(ctx.storage);
-    this.#push = new Push(ctx, this.#log);
+    this.#push = new Push(ctx, this.#log, env);
     this.#faults = new Faults(ctx.storage, faultInjectionEnabled(env));
     this.#replicator = new Replicator(this.#log, {
       follow: (replica, request) => this.#peer(replica).follow(request),
@@ -259,7 +260,9 @@ export class Partition extends DurableObject<Env> {
         url.searchParams.has("leaderEpoch") ? Number(url.searchParams.get("leaderEpoch")) : undefined,
       );
       const format = url.searchParams.get("format") === "binary" ? "binary" : "json";
-      return this.#push.accept(Number(url.searchParams.get("offset")), format, url.searchParams.get("mode") === "credit");
+      const grant = grantOf(url);
+      const access = grant ? { grant, topic: url.searchParams.get("topic") ?? "" } : undefined;
+      return this.#push.accept(Number(url.searchParams.get("offset")), format, url.searchParams.get("mode") === "credit", access);
     } catch (err) {
       return errorResponse(err);
     }

@@ -22,14 +22,19 @@
  * sending anything). As workerd cannot see a slow reader's backlog, a push-mode socket
  * that was sent more than PUSH_BOUND (1,000 records and 8 MiB) since its last ack is closed with
  * code 4008 and the offset to resume from, never silently dropped. Pushes never pass the high
- * watermark: with replicas, a record is pushed once every in-sync replica has it. Close codes are CLOSE below
+ * watermark: with replicas, a record is pushed once every in-sync replica has it. With auth on, a
+ * socket's grant is checked again while it is open, and its frames are metered by its principal's
+ * consumer_byte_rate (push-access.ts). Close codes are CLOSE below
  * (protocol/wire/close-codes.ts); each close reason is JSON {"code", "resumeOffset"}. The frames'
  * types are protocol/wire/partition-frames.ts.
  */
 import { EdgelogError } from "../../protocol/errors";
 import { jsonRecordsFrom } from "../../protocol/json-record";
 import { PARTITION_SOCKET_CLOSE, type PartitionCloseReason, type PartitionRecordsFrame } from "../../protocol/wire";
+import type { Env } from "../env";
 import type { PartitionLog } from "./log";
+import { meterPush, pushFrameLimit } from "../access/socket-access";
+import { type PushGrant, PushAccess } from "./push-access";
 
 /** The close codes of this socket (protocol/wire/close-codes.ts), by the name partition-do.ts imports. */
 export const CLOSE = PARTITION_SOCKET_CLOSE;
@@ -51,30 +56,47 @@ interface SocketState {
   creditBytes: number;
   sinceAckRecords: number;
   sinceAckBytes: number;
+  /** With auth on: the grant it was opened with, and its topic. */
+  access?: PushGrant;
+  /** Over its principal's consumer_byte_rate: nothing is sent before this time (epoch ms). */
+  throttledUntil?: number;
 }
 
 export class Push {
   #ctx: DurableObjectState;
   #log: PartitionLog;
   #chain: Promise<void> = Promise.resolve();
+  #access: PushAccess;
+  #env: Env;
 
-  constructor(ctx: DurableObjectState, log: PartitionLog) {
+  constructor(ctx: DurableObjectState, log: PartitionLog, env: Env) {
     this.#ctx = ctx;
     this.#log = log;
+    this.#env = env;
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+    this.#access = new PushAccess(
+      env,
+      () => ctx.getWebSockets().map((ws) => ({ ws, access: (ws.deserializeAttachment() as SocketState | null)?.access })),
+      (ws, code) => {
+        const state = ws.deserializeAttachment() as SocketState | null;
+        close(ws, CLOSE.accessRevoked, reason(code, state?.offset ?? 0));
+      },
+    );
+    this.#access.watch(); // sockets that outlived a hibernation are watched again
   }
 
   /**
    * Accepts a subscription at `offset` (checked against the log) and starts sending; with
    * `credit` it starts in credit mode with no credit, so nothing is sent before the first grant.
    */
-  accept(offset: number, format: PushFormat, credit = false): Response {
+  accept(offset: number, format: PushFormat, credit = false, access?: PushGrant): Response {
     this.#log.checkOffset(offset);
     const pair = new WebSocketPair();
     const [client, server] = Object.values(pair);
     this.#ctx.acceptWebSocket(server);
-    const state: SocketState = { offset, format, credit, creditRecords: 0, creditBytes: 0, sinceAckRecords: 0, sinceAckBytes: 0 };
+    const state: SocketState = { offset, format, credit, creditRecords: 0, creditBytes: 0, sinceAckRecords: 0, sinceAckBytes: 0, access };
     server.serializeAttachment(state);
+    this.#access.watch();
     this.#schedule(() => this.#drain(server));
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -87,10 +109,11 @@ export class Push {
     });
   }
 
-  /** A client frame: credit, ack, or something refused with an error frame. */
+  /**
+   * A client frame: credit, ack, or something refused with an error frame. It is applied in the
+   * push chain, so a drain that is waiting (for a quota) never writes back a state without it.
+   */
   message(ws: WebSocket, data: string | ArrayBuffer): void {
-    const state = ws.deserializeAttachment() as SocketState | null;
-    if (!state) return;
     let frame: { type?: unknown; records?: unknown; bytes?: unknown; offset?: unknown };
     try {
       if (typeof data !== "string") throw new Error();
@@ -100,51 +123,53 @@ export class Push {
       return sendError(ws, new EdgelogError("INVALID_REQUEST", "client frames are JSON objects: {type: ping | credit | ack}"));
     }
     const count = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
+    let apply: (state: SocketState) => void;
     if (
       frame.type === "credit" &&
       count(frame.records) &&
       count(frame.bytes) &&
       (frame.records !== undefined || frame.bytes !== undefined)
     ) {
-      if (!state.credit || !state.granted) {
-        // The first grant: a dimension the client never grants is not limited.
-        state.credit = true;
-        state.granted = true;
-        state.creditRecords = frame.records === undefined ? Infinity : 0;
-        state.creditBytes = frame.bytes === undefined ? Infinity : 0;
-      }
-      state.creditRecords += (frame.records as number | undefined) ?? 0;
-      state.creditBytes += (frame.bytes as number | undefined) ?? 0;
+      const { records, bytes } = frame as { records?: number; bytes?: number };
+      apply = (state) => {
+        if (!state.credit || !state.granted) {
+          // The first grant: a dimension the client never grants is not limited.
+          state.credit = true;
+          state.granted = true;
+          state.creditRecords = records === undefined ? Infinity : 0;
+          state.creditBytes = bytes === undefined ? Infinity : 0;
+        }
+        state.creditRecords += records ?? 0;
+        state.creditBytes += bytes ?? 0;
+      };
     } else if (frame.type === "ack" && Number.isSafeInteger(frame.offset)) {
-      state.sinceAckRecords = Math.max(0, state.offset - (frame.offset as number));
-      state.sinceAckBytes = 0;
+      const acked = frame.offset as number;
+      apply = (state) => {
+        state.sinceAckRecords = Math.max(0, state.offset - acked);
+        state.sinceAckBytes = 0;
+      };
     } else {
       return sendError(ws, new EdgelogError("INVALID_REQUEST", `unknown or malformed client frame ${JSON.stringify(data).slice(0, 100)}`));
     }
-    ws.serializeAttachment(state);
-    this.#schedule(() => this.#drain(ws));
+    this.#schedule(() => {
+      const state = ws.deserializeAttachment() as SocketState | null;
+      if (!state) return Promise.resolve();
+      apply(state);
+      ws.serializeAttachment(state);
+      return this.#drain(ws);
+    });
   }
 
   /** The topic is gone: every subscriber is told so. */
-  closeAll(code: number, reason: string): void {
-    for (const ws of this.#ctx.getWebSockets()) {
-      try {
-        ws.close(code, reason);
-      } catch {
-        // already closing
-      }
-    }
+  closeAll(code: number, why: string): void {
+    for (const ws of this.#ctx.getWebSockets()) close(ws, code, why);
   }
 
   /** This replica stopped leading: every subscriber reconnects, each from its own next offset. */
   moveAll(): void {
     for (const ws of this.#ctx.getWebSockets()) {
       const state = ws.deserializeAttachment() as SocketState | null;
-      try {
-        ws.close(CLOSE.leaderMoved, reason("NOT_LEADER_OR_FOLLOWER", state?.offset ?? 0));
-      } catch {
-        // already closing
-      }
+      close(ws, CLOSE.leaderMoved, reason("NOT_LEADER_OR_FOLLOWER", state?.offset ?? 0));
     }
   }
 
@@ -157,16 +182,18 @@ export class Push {
   async #drain(ws: WebSocket): Promise<void> {
     const state = ws.deserializeAttachment() as SocketState | null;
     if (!state || ws.readyState !== WebSocket.OPEN) return;
+    if (state.throttledUntil !== undefined && state.throttledUntil > Date.now()) return; // its timer drains it
     while (state.offset < this.#log.highWatermark) {
       if (state.credit && (state.creditRecords <= 0 || state.creditBytes <= 0)) break;
       if (!state.credit && state.sinceAckRecords >= PUSH_BOUND.records && state.sinceAckBytes >= PUSH_BOUND.bytes) {
         ws.close(CLOSE.tooFarBehind, reason("SUBSCRIBER_TOO_SLOW", state.offset));
         return;
       }
+      const quotaBytes = await pushFrameLimit(this.#env, state.access?.grant);
       let read: ReturnType<PartitionLog["read"]>;
       try {
         const maxRecords = state.credit ? Math.min(FRAME.records, state.creditRecords) : FRAME.records;
-        const maxBytes = state.credit ? Math.min(FRAME.bytes, state.creditBytes) : FRAME.bytes;
+        const maxBytes = Math.min(quotaBytes, state.credit ? Math.min(FRAME.bytes, state.creditBytes) : FRAME.bytes);
         read = this.#log.read(state.offset, maxBytes, maxRecords);
       } catch (err) {
         if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
@@ -177,6 +204,13 @@ export class Push {
         return;
       }
       if (read.nextOffset <= state.offset) break;
+      const wait = await meterPush(this.#env, state.access?.grant, read.data.byteLength);
+      if (wait > 0) {
+        state.throttledUntil = Date.now() + wait;
+        ws.serializeAttachment(state);
+        setTimeout(() => this.#schedule(() => this.#drain(ws)), wait);
+        return;
+      }
       let sentRecords = read.nextOffset - state.offset;
       if (state.format === "binary") {
         ws.send(read.data);
@@ -201,6 +235,14 @@ export class Push {
 
 function reason(code: string, resumeOffset: number): string {
   return JSON.stringify({ code, resumeOffset } satisfies PartitionCloseReason);
+}
+
+function close(ws: WebSocket, code: number, why: string): void {
+  try {
+    ws.close(code, why);
+  } catch {
+    // already closing
+  }
 }
 
 function sendError(ws: WebSocket, error: EdgelogError): void {

@@ -1,7 +1,9 @@
 /**
  * A group socket as its session sees it: the WebSocket, its options and its credit, with the
- * attachment (a few dozen bytes, well under the 2 KB limit) that carries them across hibernation.
+ * attachment that carries them across hibernation (a few dozen bytes, and the grant with auth on:
+ * well under the 2 KB limit unless a token's acl claim is long).
  */
+import type { Grant } from "../access/authorizer";
 import { Credit, type CreditSnapshot } from "./credit";
 import type { AutoOffsetReset } from "./frames";
 
@@ -12,6 +14,8 @@ export interface Attachment {
   /** Whether this socket got its first assignment frame. */
   told: boolean;
   credit: CreditSnapshot;
+  /** With auth on: the grant the socket was opened with (checked again at each heartbeat). */
+  grant?: Grant;
 }
 
 export class Connection {
@@ -19,6 +23,7 @@ export class Connection {
   readonly id: number;
   readonly autoOffsetReset: AutoOffsetReset;
   readonly credit: Credit;
+  readonly grant: Grant | undefined;
   told: boolean;
 
   constructor(ws: WebSocket, attachment: Attachment) {
@@ -27,6 +32,7 @@ export class Connection {
     this.autoOffsetReset = attachment.autoOffsetReset;
     this.credit = new Credit(attachment.credit);
     this.told = attachment.told;
+    this.grant = attachment.grant;
   }
 
   /** The attachment of a socket, or null (not one of the session's). */
@@ -40,7 +46,13 @@ export class Connection {
 
   /** Keeps the credit and the told flag in the attachment. */
   save(): void {
-    const attachment: Attachment = { id: this.id, autoOffsetReset: this.autoOffsetReset, told: this.told, credit: this.credit.snapshot() };
+    const attachment: Attachment = {
+      id: this.id,
+      autoOffsetReset: this.autoOffsetReset,
+      told: this.told,
+      credit: this.credit.snapshot(),
+      grant: this.grant,
+    };
     this.ws.serializeAttachment(attachment);
   }
 

@@ -50,6 +50,10 @@ export interface FeedHost {
   generation(): number;
   /** A started partition's next offset moved (to be stored). */
   moved(tp: TopicPartition, position: number): void;
+  /** Meters a frame of `bytes` by the principal's consumer_byte_rate: 0 to send it, else how long to wait. */
+  meter(bytes: number): Promise<number>;
+  /** The most one read may take for the quota (Infinity without one). */
+  frameLimit(): Promise<number>;
 }
 
 export class Feed {
@@ -125,11 +129,12 @@ export class Feed {
     let sent = { records: 0, bytes: 0 };
     try {
       const from = r.position;
+      const quotaBytes = await this.#host.frameLimit();
       const read = await withTopic(env, r.tp.topic, (topic) =>
         readFrom(env, topic, r.tp.partition, {
           offset: from,
           maxRecords: ask.records,
-          maxBytes: Math.min(ask.bytes, FRAME.bytes),
+          maxBytes: Math.min(ask.bytes, FRAME.bytes, quotaBytes),
           maxWaitMs: reserved ? 0 : LONG_POLL_MS,
           minBytes: 1,
         }),
@@ -140,6 +145,15 @@ export class Feed {
         maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
       });
       if (!this.#current(r, conn)) return;
+      if (records.length > 0) {
+        // Over the consumer_byte_rate quota: the read is dropped, and made again once the throttle passes.
+        const wait = await this.#host.meter(read.data.byteLength);
+        if (wait > 0) {
+          r.retryAt = Date.now() + wait;
+          return;
+        }
+        if (!this.#current(r, conn)) return;
+      }
       reservation ??= records.length === 0 ? null : conn.credit.reserve(1, r.needBytes, ask);
       sent = reservation ? this.#send(r, conn, records, read, reservation) : this.#skipHole(r, records, read);
       r.caughtUp = r.position >= read.highWatermark;

@@ -14,6 +14,8 @@
  * a start is never checked against an assignment that is changing under it.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { Need } from "../access/authorizer";
+import { grantOf, meterPush, pushFrameLimit, socketRefusal } from "../access/socket-access";
 import { EdgelogError, type ErrorCode } from "../../protocol/errors";
 import { withTopic } from "../cluster/metadata";
 import type { Env } from "../env";
@@ -47,6 +49,8 @@ export class GroupSession extends DurableObject<Env> {
       env,
       generation: () => this.#membership.meta.generation,
       moved: (tp, position) => this.#membership.setPosition(tp, position),
+      meter: (bytes) => meterPush(env, this.#conn?.grant, bytes),
+      frameLimit: () => pushFrameLimit(env, this.#conn?.grant),
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -66,6 +70,7 @@ export class GroupSession extends DurableObject<Env> {
       autoOffsetReset,
       told: false,
       credit: new Credit().snapshot(),
+      grant: grantOf(url),
     };
     server.serializeAttachment(attachment);
     this.#membership.setMeta({ group, memberId, socketId: attachment.id, closedAt: null });
@@ -121,6 +126,7 @@ export class GroupSession extends DurableObject<Env> {
   /** Heartbeats for the member (unless a revocation waits for the client) and follows the answer. */
   async #beat(): Promise<void> {
     if (!this.#conn) return this.#whileClosed();
+    if (await this.#accessEnded(this.#conn)) return;
     const m = this.#membership;
     if (!m.mayHeartbeat(Date.now())) return this.ctx.storage.setAlarm(m.releaseDeadline!);
     if (m.meta.revokedAt !== null) m.releaseWithoutClient();
@@ -182,7 +188,18 @@ export class GroupSession extends DurableObject<Env> {
         ),
       );
     }
-    const starts = frame.partitions.filter((p) => m.isAssigned(p));
+    let starts = frame.partitions.filter((p) => m.isAssigned(p));
+    if (conn.grant) {
+      // Reached through reassignment or not, a partition is read only with Read on its topic.
+      const denied = new Set<string>();
+      for (const topic of new Set(starts.map((p) => p.topic))) {
+        if (await socketRefusal(this.env, conn.grant, [{ resourceType: "topic", name: topic, operation: "Read" }])) denied.add(topic);
+      }
+      for (const topic of denied) {
+        conn.send(errorFrame(new EdgelogError("TOPIC_AUTHORIZATION_FAILED", `not authorized: Read on topic "${topic}": not started`)));
+      }
+      starts = starts.filter((p) => !denied.has(p.topic));
+    }
     const committed = new Map(
       starts.some((p) => p.offset === null) ? (await this.#group().offsets()).map((o) => [tpKey(o), o.offset]) : [],
     );
@@ -200,6 +217,32 @@ export class GroupSession extends DurableObject<Env> {
       }
       if (this.#conn === conn && m.isAssigned(p)) this.#feed.start(p, position);
     }
+  }
+
+  /**
+   * Whether the socket's grant no longer allows it (a revoked key, an expired token, a removed
+   * ACL on the group or an assigned topic): then it is closed with 4031, and the member left to
+   * expire by its session timeout as after any close.
+   */
+  async #accessEnded(conn: Connection): Promise<boolean> {
+    if (!conn.grant) return false;
+    const m = this.#membership;
+    const needs: Need[] = [{ resourceType: "group", name: m.meta.group, operation: "Read" }];
+    for (const topic of new Set(m.assigned.map((p) => p.topic))) needs.push({ resourceType: "topic", name: topic, operation: "Read" });
+    let code: ErrorCode | null;
+    try {
+      code = await socketRefusal(this.env, conn.grant, needs);
+    } catch (err) {
+      console.error("edgelog: group socket access check failed", String(err));
+      return false; // the access state could not be read: the socket goes on until the next beat
+    }
+    if (!code) return false;
+    conn.send(errorFrame(new EdgelogError(code, "the credential this socket was opened with no longer allows it")));
+    conn.close(GROUP_SOCKET_CLOSE.accessRevoked, closeReason(code));
+    this.#use(null);
+    this.#membership.setMeta({ closedAt: Date.now() });
+    await this.#whileClosed();
+    return true;
   }
 
   async #released(conn: Connection, generation: number): Promise<void> {

@@ -8,6 +8,7 @@ import { groups as api } from "../../../protocol/api";
 import type { ResetTarget } from "../../../protocol/api/groups";
 import { EdgelogError } from "../../../protocol/errors";
 import { topicPartitionKey as tpKey } from "../../../protocol/wire";
+import { passGrant } from "../../access/socket-access";
 import { controller, topicMetadata } from "../../cluster/metadata";
 import { offsetForTimestamp, statusOf } from "../../cluster/partition-client";
 import type { TopicMetadata } from "../../controller/registry";
@@ -64,6 +65,7 @@ export function groups(app: App): void {
       url.searchParams.set("group", group);
       url.searchParams.set("memberId", memberId);
       url.searchParams.set("autoOffsetReset", query.autoOffsetReset);
+      passGrant(url, c.get("grant"));
       const session = c.env.SESSION.get(c.env.SESSION.idFromName(`${group}/${memberId}`));
       return session.fetch(new Request(url, { headers: c.req.raw.headers }));
     },

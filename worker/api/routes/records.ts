@@ -17,6 +17,7 @@ import { jsonRecordsFrom } from "../../../protocol/json-record";
 import { LIMITS } from "../../../protocol/limits";
 import { splitBatches, validateBatch } from "../../../protocol/record-batch";
 import { HEADERS, RECORD_BATCH_MEDIA_TYPE } from "../../../protocol/wire";
+import { passGrant } from "../../access/socket-access";
 import { withTopic } from "../../cluster/metadata";
 import { appendTo, offsetForTimestamp, readFrom, statusOf, subscribeTo } from "../../cluster/partition-client";
 import type { Acks } from "../../partition/types";
@@ -165,6 +166,8 @@ export function records(app: App): void {
       url.searchParams.set("offset", String(query.offset));
       url.searchParams.set("format", query.format);
       url.searchParams.set("mode", query.mode);
+      url.searchParams.set("topic", topic.name);
+      passGrant(url, c.get("grant"));
       return subscribeTo(c.env, topic, params.partition, url, c.req.raw.headers);
     }),
   );
