@@ -13,14 +13,24 @@ export interface BenchResponse {
   body: Buffer;
 }
 
+/** Bearer credentials by server origin: every request to that server carries its credential. */
+const credentials = new Map<string, string>();
+
+/** Makes every later request to `base`'s origin carry `Authorization: Bearer <credential>`. */
+export function useCredential(base: string, credential: string): void {
+  credentials.set(new URL(base).origin, credential);
+}
+
 export function request(
   url: string,
   init: { method?: string; body?: Uint8Array | string; headers?: Record<string, string> } = {},
 ): Promise<BenchResponse> {
   const u = new URL(url);
+  const credential = credentials.get(u.origin);
+  const headers = credential ? { authorization: `Bearer ${credential}`, ...init.headers } : init.headers;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: init.method ?? "GET", headers: init.headers, agent },
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: init.method ?? "GET", headers, agent },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -12,6 +12,10 @@
  *   push-binary-1M                push throughput to one subscriber with binary frames, credit mode
  *   group-consume-1M              a group of 2 consumers (web-client Consumer) draining 1,000,000
  *                                 records over 4 partitions, committing after every batch
+ *   access-{off,on}/…             produce and fetch on two fresh servers, one with auth off and one
+ *                                 with auth on, API keys, ACLs and (unlimited) quotas
+ *                                 (access-setup.ts), alternating scenario by scenario; the JSON line's
+ *                                 `access` gives each scenario's on/off ratio
  * Each prints records/s, MB/s of record values, per-request latency percentiles and the server's
  * peak resident memory (its workerd processes), as a table and then one JSON line.
  *
@@ -24,7 +28,8 @@ import WebSocket from "ws";
 import { Consumer, type ConsumerOptions } from "../web-client/consumer";
 import { splitBatches } from "../protocol/record-batch";
 import { startDevServer, type DevServer } from "../test/support/dev-server";
-import { closeAgent, request, type BenchResponse } from "./http";
+import { BENCH_ADMIN_TOKEN, configureAccess } from "./access-setup";
+import { closeAgent, request, useCredential, type BenchResponse } from "./http";
 
 const VALUE_BYTES = 100;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -182,13 +187,19 @@ async function produceBinary(
 }
 
 /** Reads the whole partition from 0, one request at a time, as a consumer would. */
-async function fetchAll(base: string, server: DevServer | null, topic: string, format: "binary" | "json"): Promise<Result> {
+async function fetchAll(
+  base: string,
+  server: DevServer | null,
+  topic: string,
+  format: "binary" | "json",
+  total = FETCH_RECORDS,
+): Promise<Result> {
   const latencies: number[] = [];
   let records = 0;
   const { value: seconds, peakRssMb } = await withPeakRss(server, async () => {
     const started = performance.now();
     let offset = 0;
-    while (offset < FETCH_RECORDS) {
+    while (offset < total) {
       const t0 = performance.now();
       if (format === "binary") {
         const res = expectOk(
@@ -212,7 +223,7 @@ async function fetchAll(base: string, server: DevServer | null, topic: string, f
     return (performance.now() - started) / 1000;
   });
   return summarize(
-    `fetch-${format}-${FETCH_RECORDS >= 1e6 ? `${FETCH_RECORDS / 1e6}M` : FETCH_RECORDS}`,
+    `fetch-${format}-${total >= 1e6 ? `${total / 1e6}M` : total}`,
     { records, seconds, latencies: latencies.sort((a, b) => a - b) },
     peakRssMb,
   );
@@ -387,6 +398,43 @@ async function pushThroughput(base: string, server: DevServer | null, topic: str
   return summarize("push-binary-1M", { records: received, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
 }
 
+/**
+ * Auth off against auth on (keys, ACLs, unlimited quotas), on two fresh servers, scenario by
+ * scenario in turns so that the machine's drift falls on both alike. Answers the results and each
+ * scenario's on/off ratio of records/s.
+ */
+async function accessComparison(step: (r: Result) => void, counts: (n: number) => number): Promise<Record<string, number>> {
+  const off = await startDevServer();
+  const on = await startDevServer({ vars: { EDGELOG_TOKEN: BENCH_ADMIN_TOKEN } });
+  try {
+    useCredential(on.url, await configureAccess(on.url));
+    const fetchRecords = Math.min(FETCH_RECORDS, counts(200_000));
+    const topics = new Map<DevServer, string>();
+    for (const server of [off, on]) {
+      const topic = `bench-access-fetch-${Date.now()}`;
+      await produceBinary(server.url, server, 1000, Math.ceil(fetchRecords / 1000), topic);
+      topics.set(server, topic);
+    }
+    const scenarios: [string, (server: DevServer) => Promise<Result>][] = [
+      ["produce-binary-b1", (s) => produceBinary(s.url, s, 1, counts(1000))],
+      ["produce-binary-b1000", (s) => produceBinary(s.url, s, 1000, counts(200))],
+      ["produce-json-b100", (s) => produceJson(s.url, s, 100, counts(500))],
+      ["fetch-binary", (s) => fetchAll(s.url, s, topics.get(s)!, "binary", fetchRecords)],
+      ["fetch-json", (s) => fetchAll(s.url, s, topics.get(s)!, "json", fetchRecords)],
+    ];
+    const ratios: Record<string, number> = {};
+    for (const [name, run] of scenarios) {
+      const [a, b] = [await run(off), await run(on)];
+      step({ ...a, scenario: `access-off/${name}` });
+      step({ ...b, scenario: `access-on/${name}` });
+      ratios[name] = Number((b.recordsPerSec / a.recordsPerSec).toFixed(3));
+    }
+    return ratios;
+  } finally {
+    await Promise.all([off.stop(), on.stop()]);
+  }
+}
+
 function printTable(results: Result[]): void {
   const cols: (keyof Result)[] = ["scenario", "records", "recordsPerSec", "mbPerSec", "p50Ms", "p99Ms", "p999Ms", "requests", "peakRssMb"];
   const rows = [cols.map(String), ...results.map((r) => cols.map((c) => String(r[c])))];
@@ -444,12 +492,26 @@ async function main(): Promise<void> {
     if (wanted("group-consume")) step(await groupConsume(base, server, "http"));
     if (wanted("group-socket")) step(await groupConsume(base, server, "websocket"));
   } finally {
-    closeAgent();
     await server?.stop();
   }
+  let access: Record<string, number> | undefined;
+  try {
+    // On servers of its own, once the main one is stopped: two fresh logs, nothing else running.
+    if (wanted("access") && !process.env.BENCH_URL) access = await accessComparison(step, (n) => Math.max(1, Math.round(n * SCALE)));
+  } finally {
+    closeAgent();
+  }
   printTable(results);
+  if (access) for (const [name, ratio] of Object.entries(access)) console.log(`access on/off ${name}: ${ratio}`);
   console.log(
-    JSON.stringify({ bench: "edgelog", valueBytes: VALUE_BYTES, concurrency: CONCURRENCY, date: new Date().toISOString(), results }),
+    JSON.stringify({
+      bench: "edgelog",
+      valueBytes: VALUE_BYTES,
+      concurrency: CONCURRENCY,
+      date: new Date().toISOString(),
+      results,
+      access,
+    }),
   );
 }
 
