@@ -230,6 +230,20 @@ describe("CORS with no origin listed (auth off: local development)", () => {
       expect(corsHeaders(res)).toEqual([]);
     }
     expect(await highWatermark(open, topic)).toBe(2);
+
+    // The browser's own word (Sec-Fetch-Site, which no page can set) makes a request same-origin whatever its Origin
+    // says (a proxy rewrote the URL, or a referrer policy made it "null"); "same-site" is another origin.
+    for (const [origin, site, status] of [
+      ["null", "same-origin", 200],
+      ["https://proxy.example", "same-origin", 200],
+      ["https://proxy.example", "same-site", 403],
+      ["https://proxy.example", "cross-site", 403],
+    ] as const) {
+      const res = await call(open, `/v1/topics/${topic}`, { headers: { origin, "sec-fetch-site": site } });
+      expect(res.status, `${origin} ${site}`).toBe(status);
+      expect(corsHeaders(res)).toEqual([]);
+      await res.text();
+    }
   });
 
   it("allows nothing cross-origin: preflights, simple requests and WebSocket upgrades from another origin are refused", async () => {

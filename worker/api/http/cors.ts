@@ -7,7 +7,10 @@
  * is judged by its Origin header, before authentication:
  *
  *   - no Origin (curl, a device, Node), or the worker's own origin (the console page at /, which
- *     loads /edgelog.js from the worker itself): passes untouched, without CORS headers;
+ *     loads /edgelog.js from the worker itself): passes untouched, without CORS headers. A page is
+ *     also same-origin when its browser says so (Sec-Fetch-Site: same-origin, a header no page can
+ *     set): behind a proxy that rewrites the URL, or a same-origin POST whose referrer policy made
+ *     its Origin "null";
  *   - a listed origin: a preflight (OPTIONS) answers 204 with the allowed methods and headers and
  *     no credentials needed; any other request goes on to auth and its route, and its answer
  *     (errors included) carries Access-Control-Allow-Origin and the exposed headers;
@@ -85,7 +88,7 @@ const corsHeaders = cors({
 export const crossOrigin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const origin = c.req.header("origin");
   const url = new URL(c.req.url);
-  if (origin === undefined || origin === url.origin) return next();
+  if (origin === undefined || origin === url.origin || c.req.header("sec-fetch-site") === "same-origin") return next();
   const upgrade = c.req.header("upgrade")?.toLowerCase() === "websocket";
   if (!originAllowed(c.env, origin)) {
     const what = upgrade ? "WebSocket upgrade" : c.req.method === "OPTIONS" ? "preflight" : "request";
