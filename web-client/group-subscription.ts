@@ -76,6 +76,7 @@ export interface GroupRecords extends TopicPartition {
 export interface GroupSubscriptionOptions {
   /** The worker's base URL (http or https; the socket uses ws or wss). */
   url: string;
+  /** An API key or minted token (mintToken), sent as ?access_token=: browsers cannot set headers on a WebSocket. */
   token?: string;
   groupId: string;
   memberId: string;

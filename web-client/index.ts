@@ -8,6 +8,7 @@
  *   GroupSubscription  a group member's one socket for all its partitions (the consumer's transport)
  *   OffsetCache    consumed offsets in IndexedDB
  *   HttpTransport  JSON and record-batch requests, errors as EdgelogError
+ *   mintToken      HS256 tokens for EDGELOG_JWT_SECRET (mint them on a server: Node, a worker)
  *
  * The record codec (protocol/) is re-exported for producers that build RecordBatch v2 themselves.
  *
@@ -30,6 +31,8 @@ export type { SubscriptionOptions } from "./subscription";
 export { GROUP_CLOSE, GroupSubscription } from "./group-subscription";
 export type { AssignedPartition, Assignment, GroupRecords, GroupSubscriptionOptions } from "./group-subscription";
 export type { HttpOptions } from "./http";
+export { mintToken } from "./token";
+export type { MintTokenOptions, TokenScopeEntry } from "./token";
 // The wire vocabulary the server shares (close codes, frames, media types, header names).
 export { CLOSE_CODES, HEADERS, MEDIA_TYPES, topicPartitionKey } from "../protocol/wire";
 export type { GroupClientFrame, GroupServerFrame, PartitionClientFrame, PartitionServerFrame } from "../protocol/wire";

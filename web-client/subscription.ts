@@ -51,6 +51,7 @@ export interface SubscriptionOptions {
   onRecords(records: JsonRecord[], info: { nextOffset: number; highWatermark: number }): Promise<void> | void;
   /** Told when the subscription ends for good (topic deleted, close(), or onRecords threw: `error`). */
   onEnd?(reason: { code: number; message: string; error?: unknown }): void;
+  /** An API key or minted token (mintToken), sent as ?access_token=: browsers cannot set headers on a WebSocket. */
   token?: string;
   /** A WebSocket constructor (default: the global one). */
   WebSocket?: new (

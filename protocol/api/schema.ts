@@ -131,7 +131,7 @@ export function errors(extra: { 409?: string; 413?: string } = {}) {
     400: error("Malformed or invalid input (INVALID_REQUEST or a more precise code); nothing was applied"),
     401: error("SASL_AUTHENTICATION_FAILED: a credential that is missing, malformed, wrong, expired, not yet valid or revoked (auth on)"),
     403: error(
-      "TOPIC_, GROUP_, CLUSTER_ or TRANSACTIONAL_ID_AUTHORIZATION_FAILED: no ACL allows the operation (an unknown topic answers the same); nothing was applied",
+      "TOPIC_, GROUP_, CLUSTER_ or TRANSACTIONAL_ID_AUTHORIZATION_FAILED: no ACL allows the operation (an unknown topic answers the same); or POLICY_VIOLATION: a request from an origin not in EDGELOG_CORS_ORIGINS. Nothing was applied",
     ),
     404: error("UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_MEMBER_ID, or UNSUPPORTED_VERSION (no such route)"),
     409: error(extra[409] ?? "A conflict with the current state; nothing was applied"),

@@ -23,7 +23,7 @@ const doc = {
           error: {
             type: "object",
             required: ["code"],
-            properties: { code: { enum: ["NOPE", "UNSUPPORTED_VERSION", "SASL_AUTHENTICATION_FAILED"] } },
+            properties: { code: { enum: ["NOPE", "UNSUPPORTED_VERSION", "SASL_AUTHENTICATION_FAILED", "POLICY_VIOLATION"] } },
           },
         },
       },
@@ -135,6 +135,19 @@ describe("the contract checker, against a fake document", () => {
     expect(checker.check(json("POST", "/v1/topics", 401, { error: { code: "UNSUPPORTED_VERSION" } }))?.problem).toBe(
       "no POST operation for this path",
     );
+  });
+
+  it("lets the cross-origin rules answer before routing: a 204 preflight with no body, or 403 POLICY_VIOLATION", () => {
+    const preflight: Answer = { method: "OPTIONS", path: "/v1/topics", status: 204, contentType: null, body: "" };
+    expect(checker.check(preflight)).toBeNull();
+    expect(checker.check({ ...preflight, path: "/v1/nope" })).toBeNull();
+    expect(checker.check(json("OPTIONS", "/v1/topics", 403, { error: { code: "POLICY_VIOLATION" } }))).toBeNull();
+    expect(checker.check(json("GET", "/v1/secret", 403, { error: { code: "POLICY_VIOLATION" } }))).toBeNull();
+    // Only those: an OPTIONS answer with a body, another status, or another 403 code is undescribed.
+    expect(checker.check(json("OPTIONS", "/v1/topics", 200, {}))?.problem).toBe("no OPTIONS operation for this path");
+    expect(checker.check({ ...preflight, status: 200 })?.problem).toBe("no OPTIONS operation for this path");
+    expect(checker.check({ ...preflight, method: "GET", path: "/v1/nope" })?.problem).toBe("no path in the document matches");
+    expect(checker.check(json("GET", "/v1/secret", 403, { error: { code: "NOPE" } }))?.problem).toBe("no path in the document matches");
   });
 
   it("reports a method the path has no operation for", () => {

@@ -121,9 +121,11 @@ export class ContractChecker {
     const method = answer.method.toLowerCase() as (typeof METHODS)[number];
     const operation = route ? this.#doc.paths![route.template][method] : undefined;
     if (!route || !operation || !METHODS.includes(method)) {
-      // No route: the document's Error answer for "no such route" (404 UNSUPPORTED_VERSION), or
-      // the refusal auth gives before any routing (401) is the only answer it may get.
-      if (this.#isRoutelessError(answer)) return null;
+      // No route: the document's Error answer for "no such route" (404 UNSUPPORTED_VERSION), or a
+      // refusal given before any routing (auth's 401, the cross-origin rules' 403 POLICY_VIOLATION)
+      // is the only answer it may get; and a CORS preflight (OPTIONS), answered 204 with no body
+      // before routing, is described by the Fetch standard, not the document.
+      if (this.#isRoutelessError(answer) || isPreflightAnswer(answer)) return null;
       return route ? fail(`no ${method.toUpperCase()} operation for this path`, route.template) : fail("no path in the document matches");
     }
     const key = responseKey(operation.responses ?? {}, answer.status);
@@ -166,9 +168,9 @@ export class ContractChecker {
     );
   }
 
-  /** A 404 UNSUPPORTED_VERSION or 401 SASL_AUTHENTICATION_FAILED body that is the document's Error schema. */
+  /** A 404 UNSUPPORTED_VERSION, 401 SASL_AUTHENTICATION_FAILED or 403 POLICY_VIOLATION body that is the document's Error schema. */
   #isRoutelessError(answer: Answer): boolean {
-    const expected = answer.status === 404 ? "UNSUPPORTED_VERSION" : answer.status === 401 ? "SASL_AUTHENTICATION_FAILED" : undefined;
+    const expected = ROUTELESS_ERRORS[answer.status];
     const schema = this.#doc.components?.schemas?.Error;
     if (!expected || !schema || answer.body === undefined) return false;
     let body: { error?: { code?: unknown } };
@@ -211,6 +213,14 @@ function indexSchemas(doc: OpenApiDocument): Record<string, Schema | boolean> {
     }
   }
   return lookup;
+}
+
+/** The codes an answer given before routing may carry, by status. */
+const ROUTELESS_ERRORS: Record<number, string> = { 401: "SASL_AUTHENTICATION_FAILED", 403: "POLICY_VIOLATION", 404: "UNSUPPORTED_VERSION" };
+
+/** A CORS preflight's answer: OPTIONS, 204, no body (worker/api/http/cors.ts). */
+function isPreflightAnswer(answer: Answer): boolean {
+  return answer.method.toUpperCase() === "OPTIONS" && answer.status === 204 && (answer.body ?? "") === "";
 }
 
 function templatePattern(template: string): RegExp {

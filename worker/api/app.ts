@@ -1,11 +1,13 @@
 /**
- * The HTTP API: the routes declared in protocol/api/, served under /v1 behind auth, with one
- * error handler. Each route module calls `serve` (http/serve.ts), which validates requests with
- * the route's schemas and registers it in the OpenAPI document (/v1/openapi.json, /docs).
+ * The HTTP API: the routes declared in protocol/api/, served under /v1 behind the cross-origin
+ * rules (http/cors.ts: preflights answer without credentials) and auth, with one error handler.
+ * Each route module calls `serve` (http/serve.ts), which validates requests with the route's
+ * schemas and registers it in the OpenAPI document (/v1/openapi.json, /docs).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { EdgelogError } from "../../protocol/errors";
 import { type AppEnv, auth } from "./http/auth";
+import { crossOrigin } from "./http/cors";
 import { errorResponse } from "./http/errors";
 import { access } from "./routes/access";
 import { admin } from "./routes/admin";
@@ -15,6 +17,7 @@ import { topics } from "./routes/topics";
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
+  app.use("/v1/*", crossOrigin);
   app.use("/v1/*", auth);
   topics(app);
   records(app);
