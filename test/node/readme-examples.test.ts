@@ -27,6 +27,10 @@ const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "ut
 const EXEMPT = [
   { contains: "npm ci && npm start", reason: "starts the server this test starts itself, and runs the whole suite (this test included)" },
   { contains: "runtime-free Kafka wire pieces", reason: "the source tree's layout, not an example" },
+  {
+    contains: "npm start -- --var EDGELOG_TOKEN:admin-secret",
+    reason: "starts the broker with auth on that this test starts itself for the Access section (AUTH_VARS)",
+  },
 ];
 
 const RUN_LANGS = new Set(["sh", "ts", "js", "html"]);
@@ -47,7 +51,11 @@ let server: DevServer;
  * against an open one.
  */
 const AUTH_SECTION = "Access";
-const AUTH_VARS = { EDGELOG_TOKEN: "admin-secret", EDGELOG_JWT_SECRET: "a-long-random-hs256-secret-for-the-readme" };
+const AUTH_VARS = {
+  EDGELOG_TOKEN: "admin-secret",
+  EDGELOG_JWT_SECRET: "a-long-random-hs256-secret-for-the-readme",
+  EDGELOG_CORS_ORIGINS: "https://app.example.com",
+};
 let authServer: DevServer | undefined;
 /** Placeholders the answers shown so far bound ("5c39…" → the member id the server gave). */
 const bindings = new Map<string, string>();
