@@ -58,6 +58,14 @@ export function groups(app: App): void {
     api.subscribeGroup,
     { needs: ({ params }) => [onGroup(params.group, "Read")] },
     async (c, { params: { group, memberId }, query }) => {
+      // The socket streams the member's topics: each needs Read, as joining and committing do (a
+      // principal with Read on the group alone could otherwise read them through a member's socket).
+      if (c.get("grant").via !== "open") {
+        const member = (await groupStub(c.env, group).describe()).members.find((m) => m.memberId === memberId);
+        for (const name of member?.topics ?? []) {
+          if (!(await may(c, onTopic(name, "Read")))) deny(c, "GET /v1/groups/{group}/members/{memberId}/subscribe", onTopic(name, "Read"));
+        }
+      }
       // The member's existence is the session's to check: an unknown member is told over the socket
       // (close code 4025), which a browser can see, where a refused upgrade is only an anonymous error.
       const url = new URL("https://session/subscribe");
