@@ -73,7 +73,9 @@ interface Answer {
   status: number;
   text: string;
   body: any;
+  /** A 101's socket (kept open with `keep`), and the frames it has received. */
   ws?: WebSocket;
+  frames?: any[];
 }
 
 const bearer = (secret: string): Cred => ({ authorization: `Bearer ${secret}`, secret });
@@ -99,9 +101,11 @@ async function send(req: Req, cred: Cred = {}, keep = false): Promise<Answer> {
   await waitOnExecutionContext(ctx);
   if (res.status === 101) {
     const ws = res.webSocket!;
+    const frames: any[] = [];
+    ws.addEventListener("message", (e) => frames.push(typeof e.data === "string" ? JSON.parse(e.data) : e.data));
     ws.accept();
     if (!keep) ws.close(1000, "matrix");
-    return { status: 101, text: "", body: null, ws };
+    return { status: 101, text: "", body: null, ws, frames };
   }
   const text = await res.text();
   let parsed: unknown = null;
@@ -362,7 +366,11 @@ const ROWS: Row[] = [
     kind: "guarded",
     shared: () => topicWithRecords("config"),
     needs: [entry(TOPIC_DENIED, onTopic("AlterConfigs"))],
-    request: (fx) => ({ method: "PATCH", path: `/v1/topics/${fx.topic}/config`, json: { config: { "retention.ms": 86_400_000 + seq() * 1000 } } }),
+    request: (fx) => ({
+      method: "PATCH",
+      path: `/v1/topics/${fx.topic}/config`,
+      json: { config: { "retention.ms": 86_400_000 + seq() * 1000 } },
+    }),
     ok: 200,
     probe: (fx) => topicState(fx.topic),
     mutates: true,
@@ -438,7 +446,11 @@ const ROWS: Row[] = [
     shared: () => topicWithRecords("join"),
     target: async (s) => ({ ...s, group: unique("g") }),
     needs: [entry(GROUP_DENIED, onGroup("Read")), entry(TOPIC_DENIED, onTopic("Read"))],
-    request: (fx) => ({ method: "POST", path: `/v1/groups/${fx.group}/members`, json: { topics: [fx.topic], sessionTimeoutMs: 1_800_000 } }),
+    request: (fx) => ({
+      method: "POST",
+      path: `/v1/groups/${fx.group}/members`,
+      json: { topics: [fx.topic], sessionTimeoutMs: 1_800_000 },
+    }),
     ok: 200,
     probe: (fx) => groupState(fx.group),
     mutates: true,
@@ -517,7 +529,11 @@ const ROWS: Row[] = [
       return { ...t, group: unique("g") };
     },
     needs: [entry(GROUP_DENIED, onGroup("Read")), entry(TOPIC_DENIED, onTopic("Read"))],
-    request: (fx) => ({ method: "POST", path: `/v1/groups/${fx.group}/offsets/reset`, json: { topics: [fx.topic], to: { offset: seq() % 4 } } }),
+    request: (fx) => ({
+      method: "POST",
+      path: `/v1/groups/${fx.group}/offsets/reset`,
+      json: { topics: [fx.topic], to: { offset: seq() % 4 } },
+    }),
     ok: 200,
     probe: (fx) => groupState(fx.group),
     mutates: true,
@@ -753,7 +769,10 @@ interface BadCred {
 const BAD_CREDENTIALS: BadCred[] = [
   { title: "no credential", cred: async () => ({}) },
   { title: "a malformed header (Basic scheme)", cred: async () => ({ authorization: `Basic ${powerKey}`, secret: powerKey }) },
-  { title: "a malformed header (two words after Bearer)", cred: async () => ({ authorization: `Bearer ${powerKey} ${powerKey}`, secret: powerKey }) },
+  {
+    title: "a malformed header (two words after Bearer)",
+    cred: async () => ({ authorization: `Bearer ${powerKey} ${powerKey}`, secret: powerKey }),
+  },
   { title: "a wrong token", cred: async () => bearer(`${TOKEN}-not`) },
   { title: "a wrong secret for a real key id", cred: async () => bearer(`${powerKey.slice(0, -4)}AAAA`) },
   { title: "a JWT signed with another secret", cred: async () => bearer(await jwtFor(POWER, {}, "another-secret-of-thirty-two-byte")) },
@@ -775,7 +794,8 @@ const BAD_CREDENTIALS: BadCred[] = [
 type Expected = { status: 401 | 403; code: ErrorCode } | "hidden" | "allowed";
 
 /** What a route answers a principal that lacks `code`'s need. */
-const refusal = (row: Row, code: ErrorCode): Expected => (row.kind === "guarded" ? { status: 403, code } : row.kind === "filtered" ? "hidden" : "allowed");
+const refusal = (row: Row, code: ErrorCode): Expected =>
+  row.kind === "guarded" ? { status: 403, code } : row.kind === "filtered" ? "hidden" : "allowed";
 
 function expectNoSecret(a: Answer, cred: Cred): void {
   for (const s of [cred.secret, cred.accessToken, TOKEN, JWT_SECRET]) if (s) expect(a.text).not.toContain(s);
@@ -842,7 +862,10 @@ function casesOf(row: Row): Case[] {
       run: async (fx) => expectRefused(row, fx, await bad.cred(), { status: 401, code: "SASL_AUTHENTICATION_FAILED" }),
     });
   }
-  cases.push({ title: "allowed for a valid key of the same principal (the control)", run: (fx) => expectAllowed(row, fx, bearer(powerKey)) });
+  cases.push({
+    title: "allowed for a valid key of the same principal (the control)",
+    run: (fx) => expectAllowed(row, fx, bearer(powerKey)),
+  });
   const first = row.needs[0]?.code ?? "TOPIC_AUTHORIZATION_FAILED";
   cases.push({
     title: `refused for a principal without ACLs: ${row.kind === "guarded" ? `403 ${first}` : row.kind}`,
@@ -868,7 +891,8 @@ function casesOf(row: Row): Case[] {
     for (const alt of e.anyOf.slice(1)) {
       cases.push({
         title: `allowed with ${label(alt)} instead of ${label(e.anyOf[0])}`,
-        run: async (fx) => expectAllowed(row, fx, (await principalWith((p) => exactly(row, fx, p, (x, j) => (j === i ? alt : x.anyOf[0])))).cred),
+        run: async (fx) =>
+          expectAllowed(row, fx, (await principalWith((p) => exactly(row, fx, p, (x, j) => (j === i ? alt : x.anyOf[0])))).cred),
       });
     }
     for (const alt of e.anyOf) {
@@ -876,7 +900,11 @@ function casesOf(row: Row): Case[] {
         cases.push({
           title: `allowed with ${implying} on the ${alt.type}, which implies ${alt.op}`,
           run: async (fx) =>
-            expectAllowed(row, fx, (await principalWith((p) => exactly(row, fx, p, (x, j) => (j === i ? { ...alt, op: implying } : x.anyOf[0])))).cred),
+            expectAllowed(
+              row,
+              fx,
+              (await principalWith((p) => exactly(row, fx, p, (x, j) => (j === i ? { ...alt, op: implying } : x.anyOf[0])))).cred,
+            ),
         });
       }
     }
@@ -990,7 +1018,9 @@ beforeAll(() => {
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
     const original = console[level].bind(console);
     vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logged.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+      logged.push(
+        args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "),
+      );
       original(...args);
     });
   }
@@ -1028,5 +1058,367 @@ describe.each(ROWS.map((row) => ({ row, title: titleOf(row) })))("$title", ({ ro
   });
   it.each(casesOf(row))("$title", async ({ run }) => {
     await run(row.target ? await row.target(shared) : shared);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The two WebSockets, at upgrade time: ?access_token= (for browsers) is accepted here, and only here.
+
+/** The first frame `a`'s socket received that matches, within `timeoutMs`. */
+async function frameOf(a: Answer, match: (f: any) => boolean, timeoutMs = 5_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = a.frames!.find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching frame in time: ${JSON.stringify(a.frames)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface SocketRow {
+  name: string;
+  path: (fx: Fx) => string;
+  /** What reading through the socket needs. */
+  needs: Entry[];
+  /** The first frame a reader that may gets. */
+  serves: (f: any) => boolean;
+}
+
+const SOCKETS: SocketRow[] = [
+  {
+    name: "partition subscription",
+    path: (fx) => `/v1/topics/${fx.topic}/partitions/0/subscribe?offset=0`,
+    needs: [entry(TOPIC_DENIED, onTopic("Read"))],
+    serves: (f) => Array.isArray(f.records) && f.records.map((r: { value: unknown }) => r.value).join() === "a,b,c",
+  },
+  {
+    name: "group subscription",
+    path: (fx) => `/v1/groups/${fx.group}/members/${fx.member}/subscribe`,
+    needs: [entry(GROUP_DENIED, onGroup("Read")), entry(TOPIC_DENIED, onTopic("Read"))],
+    serves: (f) => f.type === "assignment",
+  },
+];
+
+const BAD_TOKENS: [string, () => Promise<string>][] = [
+  ["an empty ?access_token=", async () => ""],
+  ["a wrong ?access_token=", async () => `${TOKEN}-not`],
+  ["a wrong key secret as ?access_token=", async () => `${powerKey.slice(0, -4)}AAAA`],
+  ["a revoked key as ?access_token=", async () => revokedKey],
+  ["an expired JWT as ?access_token=", () => jwtFor(POWER, { exp: nowS() - 120 })],
+  ["a JWT not valid yet as ?access_token=", () => jwtFor(POWER, { nbf: nowS() + 300 })],
+  ["a badly signed JWT as ?access_token=", () => jwtFor(POWER, {}, "another-secret-of-thirty-two-byte")],
+];
+
+describe.each(SOCKETS)("the $name WebSocket, at upgrade", (socket) => {
+  let fx: Fx;
+  beforeAll(async () => {
+    const t = await topicWithRecords("ws");
+    fx = { ...t, ...(await groupWithMember(t.topic)) };
+  });
+  const upgrade = (cred: Cred, keep = false) => send({ method: "GET", path: socket.path(fx), upgrade: true }, cred, keep);
+  const expectCode = (a: Answer, status: number, code: ErrorCode, cred: Cred = {}) => {
+    expect(a.status, a.text).toBe(status);
+    expect(a.ws).toBeUndefined();
+    expect(a.body.error.code).toBe(code);
+    expectNoSecret(a, cred);
+  };
+  const reader = () => principalWith((p) => socket.needs.map((e) => bind(p, e.anyOf[0], fx)));
+
+  it.each(BAD_TOKENS)("refuses %s: 401", async (_title, token) => {
+    const t = await token();
+    const cred = { accessToken: t, secret: t };
+    expectCode(await upgrade(cred), 401, "SASL_AUTHENTICATION_FAILED", cred);
+  });
+
+  it("refuses an upgrade without any credential: 401", async () => {
+    expectCode(await upgrade({}), 401, "SASL_AUTHENTICATION_FAILED");
+  });
+
+  it("refuses a wrong Authorization header even with a valid ?access_token= (the header is the credential): 401", async () => {
+    const { cred } = await reader();
+    expectCode(await upgrade({ authorization: "Bearer wrong", accessToken: cred.secret }), 401, "SASL_AUTHENTICATION_FAILED", cred);
+  });
+
+  it(`refuses a valid ?access_token= without Read: 403 ${socket.needs[0].code}`, async () => {
+    const { cred } = await principalWith(() => []);
+    expectCode(await upgrade({ accessToken: cred.secret, secret: cred.secret }), 403, socket.needs[0].code, cred);
+  });
+
+  it.each(socket.needs.map((e, i) => ({ e, i, title: label(e.anyOf[0]) })))(
+    "refuses a valid ?access_token= with every operation but $title: 403",
+    async ({ e, i }) => {
+      const { cred } = await principalWith((p) => [
+        ...socket.needs.filter((_, j) => j !== i).map((x) => bind(p, x.anyOf[0], fx)),
+        ...allBut(e.anyOf[0].op).map((operation) => bind(p, e.anyOf[0], fx, { operation })),
+      ]);
+      expectCode(await upgrade({ accessToken: cred.secret, secret: cred.secret }), 403, e.code, cred);
+    },
+  );
+
+  it("refuses a valid ?access_token= whose principal may Read something else only: 403", async () => {
+    const { cred } = await principalWith((p) =>
+      socket.needs.map((e) => bind(p, e.anyOf[0], fx, { resourceName: `${e.anyOf[0].of(fx)}-other` })),
+    );
+    expectCode(await upgrade({ accessToken: cred.secret, secret: cred.secret }), 403, socket.needs[0].code, cred);
+  });
+
+  it("accepts ?access_token= with a key that may Read, and the socket serves", async () => {
+    const { cred } = await reader();
+    const a = await upgrade({ accessToken: cred.secret }, true);
+    expect(a.status).toBe(101);
+    const first = await frameOf(a, (f) => socket.serves(f) || f.type === "error");
+    expect(socket.serves(first), JSON.stringify(first)).toBe(true);
+    a.ws!.close(1000);
+  });
+
+  it("accepts ?access_token= with a JWT that may Read", async () => {
+    const p = newPrincipal();
+    await addAcls(socket.needs.map((e) => bind(p, e.anyOf[0], fx)));
+    const a = await upgrade({ accessToken: await jwtFor(p) }, true);
+    expect(a.status).toBe(101);
+    expect(socket.serves(await frameOf(a, (f) => socket.serves(f) || f.type === "error"))).toBe(true);
+    a.ws!.close(1000);
+  });
+
+  it("accepts Authorization: Bearer with a key that may Read", async () => {
+    const { cred } = await reader();
+    const a = await upgrade(cred, true);
+    expect(a.status).toBe(101);
+    expect(socket.serves(await frameOf(a, (f) => socket.serves(f) || f.type === "error"))).toBe(true);
+    a.ws!.close(1000);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Rules that reach across routes
+
+const get = (path: string) => ({ method: "GET", path });
+
+/** A topic's description without what every append changes (for __audit, which each refusal appends to). */
+async function layoutOf(topic: string) {
+  const { status, body } = await topicState(topic);
+  return {
+    status,
+    topicId: body?.topicId,
+    config: body?.config,
+    partitions: body?.partitions?.map((p: { partition: number; replicas: number[] }) => [p.partition, p.replicas]),
+  };
+}
+
+describe("__audit and other internal topics: superusers only", () => {
+  const AUDIT = "__audit";
+
+  it("are out of reach of a principal allowed All on every topic (literal *), and unknown and denied answer alike", async () => {
+    const before = await layoutOf(AUDIT);
+    const cred = bearer(powerKey);
+    const requests: Req[] = [
+      get(`/v1/topics/${AUDIT}`),
+      get(`/v1/topics/${AUDIT}/partitions/0/records?offset=0`),
+      get(`/v1/topics/${AUDIT}/partitions/0/batches?offset=0`),
+      get(`/v1/topics/${AUDIT}/partitions/0/offsets`),
+      { ...get(`/v1/topics/${AUDIT}/partitions/0/subscribe?offset=0`), upgrade: true },
+      { method: "POST", path: `/v1/topics/${AUDIT}/records`, json: { records: [{ value: "forged" }] } },
+      { method: "POST", path: `/v1/topics/${AUDIT}/partitions/0/batches`, bytes: batch },
+      { method: "PATCH", path: `/v1/topics/${AUDIT}/config`, json: { config: { "retention.ms": 1 } } },
+      { method: "POST", path: `/v1/topics/${AUDIT}/partitions`, json: { count: 2 } },
+      { method: "DELETE", path: `/v1/topics/${AUDIT}` },
+    ];
+    for (const req of requests) {
+      const a = await send(req, cred);
+      expect(a.status, `${req.method} ${req.path}: ${a.text}`).toBe(403);
+      expect(a.body.error.code).toBe(TOPIC_DENIED);
+      const unknown = await send({ ...req, path: req.path.replace(AUDIT, "__mx-never") }, cred);
+      expect(unknown.text.replace("__mx-never", AUDIT), req.path).toBe(a.text);
+    }
+    const listed = await send(get("/v1/topics"), cred);
+    expect(listed.body.topics.map((t: { name: string }) => t.name)).not.toContain(AUDIT);
+    expect(await layoutOf(AUDIT)).toEqual(before);
+  });
+
+  it("no binding opens them: not a prefixed __, a literal __audit or User:* with All", async () => {
+    const { cred } = await principalWith((p) => [
+      { principal: p, resourceType: "topic", resourceName: "__", patternType: "prefixed", operation: "All" },
+      { principal: p, resourceType: "topic", resourceName: AUDIT, operation: "All" },
+      { principal: p, resourceType: "topic", resourceName: AUDIT, operation: "Read" },
+    ]);
+    expect((await send(get(`/v1/topics/${AUDIT}/partitions/0/records?offset=0`), cred)).status).toBe(403);
+    expect((await send(get(`/v1/topics/${AUDIT}`), cred)).status).toBe(403);
+    expect((await send(get("/v1/topics"), cred)).body.topics).toEqual([]);
+  });
+
+  it("are readable by the superusers: EDGELOG_TOKEN, and a key or a JWT of an EDGELOG_SUPERUSERS principal", async () => {
+    const opsKey = await admin("POST", "/v1/admin/keys", { principal: OPS }, 201);
+    SECRETS.add(opsKey.secret);
+    for (const cred of [ADMIN, bearer(opsKey.secret), bearer(await jwtFor(OPS))]) {
+      const a = await send(get(`/v1/topics/${AUDIT}/partitions/0/records?offset=0&maxRecords=1`), cred);
+      expect(a.status, a.text).toBe(200);
+      expect(a.body.records).toHaveLength(1);
+    }
+  });
+
+  it("cannot be created by a principal allowed Create on the cluster", async () => {
+    const name = `__${unique("internal")}`;
+    const { cred } = await principalWith((p) => [
+      { principal: p, resourceType: "cluster", resourceName: CLUSTER_RESOURCE, operation: "Create" },
+      { principal: p, resourceType: "topic", resourceName: "*", operation: "All" },
+    ]);
+    const before = await topicNames();
+    const a = await send({ method: "POST", path: "/v1/topics", json: { name } }, cred);
+    expect(a.status, a.text).toBe(403);
+    expect(a.body.error.code).toBe(TOPIC_DENIED);
+    expect(await topicNames()).toEqual(before);
+    // A superuser may.
+    expect((await send({ method: "POST", path: "/v1/topics", json: { name } }, ADMIN)).status).toBe(201);
+  });
+});
+
+describe("privileges a principal cannot give itself", () => {
+  it("a key for a superuser principal: only a superuser may create one, Alter on the cluster is not enough", async () => {
+    const { cred } = await principalWith((p) => [
+      { principal: p, resourceType: "cluster", resourceName: CLUSTER_RESOURCE, operation: "All" },
+    ]);
+    for (const principal of ["User:admin", OPS]) {
+      const before = await keys((k) => k.principal === principal);
+      const a = await send({ method: "POST", path: "/v1/admin/keys", json: { principal } }, cred);
+      expect(a.status, a.text).toBe(403);
+      expect(a.body.error.code).toBe(CLUSTER_DENIED);
+      expect(await keys((k) => k.principal === principal)).toEqual(before);
+    }
+  });
+
+  it("a token's acl claim narrows what its principal may do, and never widens it", async () => {
+    const p = newPrincipal();
+    const topic = (await topicWithRecords("claim")).topic;
+    const acl = [
+      { resourceType: "cluster", resourceName: CLUSTER_RESOURCE, operations: ["All"] },
+      { resourceType: "topic", resourceName: "*", operations: ["All"] },
+    ];
+    const token = bearer(await jwtFor(p, { acl }));
+    expect((await send(get(`/v1/topics/${topic}`), token)).status).toBe(403);
+    const before = await aclsOf(p);
+    const grant = { principal: p, resourceType: "topic", resourceName: topic, operation: "All" };
+    expect((await send({ method: "POST", path: "/v1/admin/acls", json: grant }, token)).status).toBe(403);
+    expect(await aclsOf(p)).toEqual(before);
+  });
+});
+
+describe("User:* and the literal *", () => {
+  it("a User:* allow applies to every principal; the principal's own deny overrides it", async () => {
+    const topic = (await topicWithRecords("everyone")).topic;
+    const wildcard: Binding = { principal: "User:*", resourceType: "topic", resourceName: topic, operation: "Read" };
+    try {
+      await addAcls([wildcard]);
+      const { cred } = await principalWith(() => []);
+      expect((await send(get(`/v1/topics/${topic}/partitions/0/records?offset=0`), cred)).status).toBe(200);
+      const denied = await principalWith((p) => [{ ...wildcard, principal: p, permission: "deny" }]);
+      const a = await send(get(`/v1/topics/${topic}/partitions/0/records?offset=0`), denied.cred);
+      expect(a.status).toBe(403);
+      expect(a.body.error.code).toBe(TOPIC_DENIED);
+    } finally {
+      await admin("DELETE", "/v1/admin/acls", { principal: "User:*", resourceName: topic });
+    }
+  });
+
+  it("a User:* deny overrides every principal's own allow, but not a superuser", async () => {
+    const topic = (await topicWithRecords("nobody")).topic;
+    const wildcard: Binding = { principal: "User:*", resourceType: "topic", resourceName: topic, operation: "Write", permission: "deny" };
+    try {
+      await addAcls([wildcard]);
+      const { cred } = await principalWith((p) => [{ principal: p, resourceType: "topic", resourceName: topic, operation: "All" }]);
+      const before = await topicState(topic);
+      const a = await send({ method: "POST", path: `/v1/topics/${topic}/records`, json: { records: [{ value: "x" }] } }, cred);
+      expect(a.status).toBe(403);
+      expect(await topicState(topic)).toEqual(before);
+      // The deny is of Write only: Read (and the Describe it implies) still work.
+      expect((await send(get(`/v1/topics/${topic}/partitions/0/records?offset=0`), cred)).status).toBe(200);
+      expect((await send({ method: "POST", path: `/v1/topics/${topic}/records`, json: { records: [{ value: "x" }] } }, ADMIN)).status).toBe(
+        200,
+      );
+    } finally {
+      await admin("DELETE", "/v1/admin/acls", { principal: "User:*", resourceName: topic });
+    }
+  });
+});
+
+describe("the access state in this isolate", () => {
+  it(`applies a grant, a removed ACL and a revoked key at the next request, well within ACCESS_STALENESS_MS (${ACCESS_STALENESS_MS} ms)`, async () => {
+    const topic = (await topicWithRecords("fresh")).topic;
+    const p = newPrincipal();
+    const key = await mintKey(p);
+    const fetchReq = get(`/v1/topics/${topic}/partitions/0/records?offset=0`);
+    const started = Date.now();
+    // Used once before the grant, so this isolate holds a snapshot without it.
+    expect((await send(fetchReq, bearer(key.secret))).status).toBe(403);
+    await addAcls([{ principal: p, resourceType: "topic", resourceName: topic, operation: "Read" }]);
+    expect((await send(fetchReq, bearer(key.secret))).status).toBe(200);
+    await admin("DELETE", "/v1/admin/acls", { principal: p });
+    expect((await send(fetchReq, bearer(key.secret))).status).toBe(403);
+    await addAcls([{ principal: p, resourceType: "topic", resourceName: topic, operation: "Read" }]);
+    expect((await send(fetchReq, bearer(key.secret))).status).toBe(200);
+    await admin("DELETE", `/v1/admin/keys/${key.keyId}`);
+    expect((await send(fetchReq, bearer(key.secret))).status).toBe(401);
+    expect(Date.now() - started).toBeLessThan(ACCESS_STALENESS_MS);
+  });
+});
+
+describe("what lists and descriptions leave out", () => {
+  let fx: Fx;
+  beforeAll(async () => {
+    const t = await topicWithRecords("hidden");
+    const g = await groupWithMember(t.topic);
+    await admin("POST", `/v1/groups/${g.group}/offsets`, {
+      memberId: g.member,
+      generation: g.generation,
+      offsets: [{ topic: t.topic, partition: 0, offset: 2 }],
+    });
+    fx = { ...t, ...g };
+  });
+
+  it("a topic's config only for a principal that may DescribeConfigs it", async () => {
+    const describer = await principalWith((p) => [bind(p, onTopic("Describe"), fx)]);
+    const a = await send(get(`/v1/topics/${fx.topic}`), describer.cred);
+    expect(a.status).toBe(200);
+    expect(a.body.config).toBeUndefined();
+    const configs = await principalWith((p) => [bind(p, onTopic("Describe"), fx), bind(p, onTopic("DescribeConfigs"), fx)]);
+    expect((await send(get(`/v1/topics/${fx.topic}`), configs.cred)).body.config).toMatchObject({ "retention.ms": expect.any(Number) });
+  });
+
+  it("a group's committed offsets and description name no topic the principal may not Describe", async () => {
+    const { cred } = await principalWith((p) => [bind(p, onGroup("Describe"), fx)]);
+    expect((await send(get(`/v1/groups/${fx.group}/offsets`), cred)).body.offsets).toEqual([]);
+    const described = await send(get(`/v1/groups/${fx.group}`), cred);
+    expect(described.status).toBe(200);
+    expect(described.body.partitions).toEqual([]);
+    expect(described.body.members).toHaveLength(1);
+    expect(described.text).not.toContain(fx.topic);
+    // With Describe on the topic, all of it.
+    const both = await principalWith((p) => [bind(p, onGroup("Describe"), fx), bind(p, onTopic("Describe"), fx)]);
+    expect((await send(get(`/v1/groups/${fx.group}/offsets`), both.cred)).body.offsets).toHaveLength(1);
+    const full = await send(get(`/v1/groups/${fx.group}`), both.cred);
+    expect(full.body.members[0].topics).toEqual([fx.topic]);
+    expect(full.body.members[0].assignment).toEqual([{ topic: fx.topic, partition: 0 }]);
+    expect(full.body.partitions).toMatchObject([{ topic: fx.topic, partition: 0, committed: 2 }]);
+  });
+});
+
+// Last: what every case above sent and answered is in the logs and in __audit by now.
+describe("secrets and tokens", () => {
+  it("appear in no log line", () => {
+    const leaks = logged.filter((line) => [...SECRETS].some((s) => line.includes(s)));
+    expect(leaks).toEqual([]);
+  });
+
+  it("appear in no __audit record, which holds the refusals", async () => {
+    let offset = 0;
+    const outcomes = new Set<string>();
+    for (;;) {
+      const a = await send(get(`/v1/topics/__audit/partitions/0/records?offset=${offset}&maxRecords=10000&maxBytes=8388608`), ADMIN);
+      expect(a.status, a.text).toBe(200);
+      for (const s of SECRETS) expect(a.text.includes(s), "a secret in __audit").toBe(false);
+      for (const r of a.body.records) outcomes.add(r.value.outcome);
+      if (a.body.nextOffset >= a.body.highWatermark) break;
+      offset = a.body.nextOffset;
+    }
+    expect([...outcomes].sort()).toEqual(["denied", "ok", "unauthenticated"]);
   });
 });
