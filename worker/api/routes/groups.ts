@@ -132,9 +132,15 @@ export function groups(app: App): void {
     const d = await groupStub(c.env, group).describe();
     const committed = new Map(d.offsets.map((o) => [tpKey(o.topic, o.partition), o.offset]));
     const names = [...new Set([...Object.keys(d.partitionCounts), ...d.offsets.map((o) => o.topic)])].sort();
+    // As Kafka's DescribeGroups/OffsetFetch, a topic the principal may not Describe is not shown:
+    // not in the lag rows, not in a member's subscription or assignment.
+    const describable = new Set<string>();
+    for (const name of new Set([...names, ...d.members.flatMap((m) => m.topics)])) {
+      if (await may(c, onTopic(name, "Describe"))) describable.add(name);
+    }
     const partitions: { topic: string; partition: number; committed: number | null; highWatermark: number; lag: number }[] = [];
     for (const name of names) {
-      if (!(await may(c, onTopic(name, "Describe")))) continue; // as Kafka's DescribeGroups/OffsetFetch: not shown
+      if (!describable.has(name)) continue;
       let topic: TopicMetadata;
       try {
         topic = await topicMetadata(c.env, name);
@@ -167,9 +173,9 @@ export function groups(app: App): void {
       members: d.members.map(({ memberId, instanceId, topics, sessionTimeoutMs, assignment }) => ({
         memberId,
         instanceId,
-        topics,
+        topics: topics.filter((t) => describable.has(t)),
         sessionTimeoutMs,
-        assignment,
+        assignment: assignment.filter((tp) => describable.has(tp.topic)),
       })),
       partitions,
     });
