@@ -36,7 +36,7 @@ import type { ApiRoute } from "../../protocol/api/schema";
 import { ERROR_CODES, type ErrorCode } from "../../protocol/errors";
 import { encodeBatch } from "../../protocol/record-batch";
 import { RECORD_BATCH_MEDIA_TYPE } from "../../protocol/wire";
-import { ACCESS_STALENESS_MS } from "../../worker/access/snapshot";
+import { ACCESS_STALENESS_MS, SOCKET_RECHECK_MS } from "../../worker/access/snapshot";
 import { controller } from "../../worker/cluster/metadata";
 import { replicaStub } from "../../worker/controller/placement";
 import worker from "../../worker/index";
@@ -932,6 +932,16 @@ function casesOf(row: Row): Case[] {
     const named = e.anyOf.filter((alt) => alt.type !== "cluster" && !alt.anyName);
     if (named.length === e.anyOf.length) {
       cases.push({
+        title: `refused when a prefixed deny of ${e.anyOf.map(label).join(" or ")} overrides a literal allow of All`,
+        run: async (fx) => {
+          const { cred } = await principalWith((p) => [
+            ...row.needs.flatMap((x) => x.anyOf.map((alt) => bind(p, alt, fx, { operation: "All" }))),
+            ...named.map((alt) => bind(p, alt, fx, { permission: "deny", patternType: "prefixed", resourceName: prefixOf(alt.of(fx)) })),
+          ]);
+          return expectRefused(row, fx, cred, refusal(row, e.code));
+        },
+      });
+      cases.push({
         title: `refused with a prefixed pattern that does not cover the ${named.map((n) => n.type).join(" or ")}`,
         run: async (fx) => {
           const { cred } = await principalWith((p) => [
@@ -1189,6 +1199,36 @@ describe.each(SOCKETS)("the $name WebSocket, at upgrade", (socket) => {
   });
 });
 
+describe("open sockets, after their credential is revoked", () => {
+  // BUG (worker/partition/, worker/session/, not fixed here): nothing re-checks an open socket
+  // against the access state. SOCKET_RECHECK_MS (worker/access/snapshot.ts) is used nowhere, so a
+  // revoked key's sockets keep streaming, though revokeKey's description says they are closed
+  // ("within the access staleness everywhere; its open sockets are closed").
+  it.fails("are closed within ACCESS_STALENESS_MS + SOCKET_RECHECK_MS", async () => {
+    const t = await topicWithRecords("revoked-ws");
+    const fx = { ...t, ...(await groupWithMember(t.topic)) };
+    const p = newPrincipal();
+    const key = await mintKey(p);
+    await addAcls([bind(p, onTopic("Read"), fx), bind(p, onGroup("Read"), fx)]);
+    const opened = await Promise.all(
+      SOCKETS.map((s) => send({ method: "GET", path: s.path(fx), upgrade: true }, bearer(key.secret), true)),
+    );
+    const closed = opened.map((a) => {
+      expect(a.status).toBe(101);
+      return new Promise<number>((resolve) => a.ws!.addEventListener("close", (e) => resolve(e.code)));
+    });
+    await admin("DELETE", `/v1/admin/keys/${key.keyId}`);
+    const limit = ACCESS_STALENESS_MS + SOCKET_RECHECK_MS + 2_000;
+    const timeout = new Promise<"open">((resolve) => setTimeout(() => resolve("open"), limit));
+    try {
+      const outcomes = await Promise.all(closed.map((c) => Promise.race([c, timeout])));
+      expect(outcomes).not.toContain("open");
+    } finally {
+      for (const a of opened) a.ws!.close(1000);
+    }
+  }, 30_000);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Rules that reach across routes
 
@@ -1398,6 +1438,61 @@ describe("what lists and descriptions leave out", () => {
     expect(full.body.members[0].topics).toEqual([fx.topic]);
     expect(full.body.members[0].assignment).toEqual([{ topic: fx.topic, partition: 0 }]);
     expect(full.body.partitions).toMatchObject([{ topic: fx.topic, partition: 0, committed: 2 }]);
+  });
+});
+
+describe("__audit records every refusal", () => {
+  const end = async () => (await admin("GET", "/v1/topics/__audit/partitions/0/offsets?timestamp=latest")).offset as number;
+  async function recordsSince(offset: number): Promise<any[]> {
+    const a = await send(get(`/v1/topics/__audit/partitions/0/records?offset=${offset}&maxRecords=10000`), ADMIN);
+    expect(a.status, a.text).toBe(200);
+    for (const s of SECRETS) expect(a.text.includes(s), "a secret in __audit").toBe(false);
+    return a.body.records.map((r: { value: unknown }) => r.value);
+  }
+
+  it("a 403 and a 401 (a header, and ?access_token= on an upgrade): who, what, status and code, never the credential", async () => {
+    const start = await end();
+    const { principal, cred } = await principalWith(() => []);
+    const topic = unique("audited");
+    expect((await send(get(`/v1/topics/${topic}`), cred)).status).toBe(403);
+    const wrong = `${cred.secret!.slice(0, -4)}AAAA`;
+    SECRETS.add(wrong);
+    expect((await send(get(`/v1/topics/${topic}`), bearer(wrong))).status).toBe(401);
+    const path = `/v1/topics/${topic}/partitions/0/subscribe`;
+    expect((await send({ ...get(`${path}?offset=0`), upgrade: true }, { accessToken: wrong })).status).toBe(401);
+    const records = await recordsSince(start);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        principal,
+        via: "key",
+        action: "GET /v1/topics/{topic}",
+        path: `/v1/topics/${topic}`,
+        outcome: "denied",
+        status: 403,
+        code: TOPIC_DENIED,
+      }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        principal: null,
+        outcome: "unauthenticated",
+        status: 401,
+        code: "SASL_AUTHENTICATION_FAILED",
+        path: `/v1/topics/${topic}`,
+      }),
+    );
+    expect(records).toContainEqual(expect.objectContaining({ principal: null, outcome: "unauthenticated", status: 401, path }));
+  });
+
+  it("a key for a superuser principal refused to a non-superuser is recorded as denied", async () => {
+    const start = await end();
+    const { principal, cred } = await principalWith((p) => [
+      { principal: p, resourceType: "cluster", resourceName: CLUSTER_RESOURCE, operation: "Alter" },
+    ]);
+    expect((await send({ method: "POST", path: "/v1/admin/keys", json: { principal: OPS } }, cred)).status).toBe(403);
+    expect(await recordsSince(start)).toContainEqual(
+      expect.objectContaining({ principal, action: "POST /v1/admin/keys", outcome: "denied", status: 403, code: CLUSTER_DENIED }),
+    );
   });
 });
 
