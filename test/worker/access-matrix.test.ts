@@ -1423,6 +1423,17 @@ describe("what lists and descriptions leave out", () => {
     expect((await send(get(`/v1/topics/${fx.topic}`), configs.cred)).body.config).toMatchObject({ "retention.ms": expect.any(Number) });
   });
 
+  it("a heartbeat's answer names no topic the principal may not Describe (a member's id is in the group's description)", async () => {
+    const { cred } = await principalWith((p) => [bind(p, onGroup("Read"), fx)]);
+    const beat = await send({ method: "POST", path: `/v1/groups/${fx.group}/members/${fx.member}/heartbeat` }, cred);
+    expect(beat.status, beat.text).toBe(200);
+    expect(beat.body.assignment).toEqual([]);
+    expect(beat.text).not.toContain(fx.topic);
+    const both = await principalWith((p) => [bind(p, onGroup("Read"), fx), bind(p, onTopic("Describe"), fx)]);
+    const full = await send({ method: "POST", path: `/v1/groups/${fx.group}/members/${fx.member}/heartbeat` }, both.cred);
+    expect(full.body.assignment).toEqual([{ topic: fx.topic, partition: 0 }]);
+  });
+
   it("a group's committed offsets and description name no topic the principal may not Describe", async () => {
     const { cred } = await principalWith((p) => [bind(p, onGroup("Describe"), fx)]);
     expect((await send(get(`/v1/groups/${fx.group}/offsets`), cred)).body.offsets).toEqual([]);
