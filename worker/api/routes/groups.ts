@@ -49,9 +49,12 @@ export function groups(app: App): void {
     },
   );
 
-  serve(app, api.heartbeat, { needs: ({ params }) => [onGroup(params.group, "Read")] }, async (c, { params }) =>
-    c.json(unwrap(await groupStub(c.env, params.group).heartbeat(params.memberId))),
-  );
+  serve(app, api.heartbeat, { needs: ({ params }) => [onGroup(params.group, "Read")] }, async (c, { params }) => {
+    const answer = unwrap(await groupStub(c.env, params.group).heartbeat(params.memberId));
+    // Member ids are in the group's description: a principal with Read on the group may heartbeat
+    // any member, and is told only the partitions of topics it may Describe.
+    return c.json({ ...answer, assignment: await visibleTo(c, answer.assignment), pending: await visibleTo(c, answer.pending) });
+  });
 
   serve(
     app,
