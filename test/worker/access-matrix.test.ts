@@ -22,6 +22,11 @@
  * A "filtered" route (the lists) answers 200 and leaves out what the principal may not Describe
  * instead of refusing; an "open" one (the OpenAPI document) only needs a principal.
  *
+ * After the table: the two WebSockets at upgrade time (?access_token=, accepted there only),
+ * open sockets after a revocation, internal topics (__audit) for superusers only, privileges a
+ * principal cannot give itself, User:*, what lists and descriptions leave out, refusals in
+ * __audit, and (last) that no secret or token appeared in a log line or an __audit record.
+ *
  * Every call goes through the worker's fetch handler in this isolate, so the Access state each
  * change drops (worker/access/snapshot.ts) is fresh for the next call: a test grants and uses the
  * grant at once. Every case has its own principal, so cases are independent; each row shares one
@@ -102,18 +107,16 @@ async function send(req: Req, cred: Cred = {}, keep = false): Promise<Answer> {
   if (res.status === 101) {
     const ws = res.webSocket!;
     const frames: any[] = [];
-    ws.addEventListener("message", (e) => frames.push(typeof e.data === "string" ? JSON.parse(e.data) : e.data));
+    ws.addEventListener("message", (e) => {
+      frames.push(typeof e.data === "string" ? JSON.parse(e.data) : e.data);
+    });
     ws.accept();
     if (!keep) ws.close(1000, "matrix");
     return { status: 101, text: "", body: null, ws, frames };
   }
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // a binary answer
-  }
+  // Binary answers (record batches) are read as text too, to look for secrets in them.
+  const text = new TextDecoder().decode(await res.arrayBuffer());
+  const parsed = res.headers.get("content-type")?.includes("application/json") ? JSON.parse(text) : null;
   return { status: res.status, text, body: parsed };
 }
 
