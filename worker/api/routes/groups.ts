@@ -50,15 +50,26 @@ export function groups(app: App): void {
     },
   );
 
-  serve(app, api.heartbeat, { needs: ({ params }) => [onGroup(params.group, "Read")] }, async (c, { params }) =>
-    c.json(unwrap(await groupStub(c.env, params.group).heartbeat(params.memberId))),
-  );
+  serve(app, api.heartbeat, { needs: ({ params }) => [onGroup(params.group, "Read")] }, async (c, { params }) => {
+    const answer = unwrap(await groupStub(c.env, params.group).heartbeat(params.memberId));
+    // Member ids are in the group's description: a principal with Read on the group may heartbeat
+    // any member, and is told only the partitions of topics it may Describe.
+    return c.json({ ...answer, assignment: await visibleTo(c, answer.assignment), pending: await visibleTo(c, answer.pending) });
+  });
 
   serve(
     app,
     api.subscribeGroup,
     { needs: ({ params }) => [onGroup(params.group, "Read")] },
     async (c, { params: { group, memberId }, query }) => {
+      // The socket streams the member's topics: each needs Read, as joining and committing do (a
+      // principal with Read on the group alone could otherwise read them through a member's socket).
+      if (c.get("grant").via !== "open") {
+        const member = (await groupStub(c.env, group).describe()).members.find((m) => m.memberId === memberId);
+        for (const name of member?.topics ?? []) {
+          if (!(await may(c, onTopic(name, "Read")))) deny(c, "GET /v1/groups/{group}/members/{memberId}/subscribe", onTopic(name, "Read"));
+        }
+      }
       // The member's existence is the session's to check: an unknown member is told over the socket
       // (close code 4025), which a browser can see, where a refused upgrade is only an anonymous error.
       const url = new URL("https://session/subscribe");
@@ -126,9 +137,15 @@ export function groups(app: App): void {
     const d = await groupStub(c.env, group).describe();
     const committed = new Map(d.offsets.map((o) => [tpKey(o.topic, o.partition), o.offset]));
     const names = [...new Set([...Object.keys(d.partitionCounts), ...d.offsets.map((o) => o.topic)])].sort();
+    // As Kafka's DescribeGroups/OffsetFetch, a topic the principal may not Describe is not shown:
+    // not in the lag rows, not in a member's subscription or assignment.
+    const describable = new Set<string>();
+    for (const name of new Set([...names, ...d.members.flatMap((m) => m.topics)])) {
+      if (await may(c, onTopic(name, "Describe"))) describable.add(name);
+    }
     const partitions: { topic: string; partition: number; committed: number | null; highWatermark: number; lag: number }[] = [];
     for (const name of names) {
-      if (!(await may(c, onTopic(name, "Describe")))) continue; // as Kafka's DescribeGroups/OffsetFetch: not shown
+      if (!describable.has(name)) continue;
       let topic: TopicMetadata;
       try {
         topic = await topicMetadata(c.env, name);
@@ -161,9 +178,9 @@ export function groups(app: App): void {
       members: d.members.map(({ memberId, instanceId, topics, sessionTimeoutMs, assignment }) => ({
         memberId,
         instanceId,
-        topics,
+        topics: topics.filter((t) => describable.has(t)),
         sessionTimeoutMs,
-        assignment,
+        assignment: assignment.filter((tp) => describable.has(tp.topic)),
       })),
       partitions,
     });

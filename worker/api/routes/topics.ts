@@ -9,6 +9,7 @@ import { controller, forgetTopic, rememberTopic } from "../../cluster/metadata";
 import { statusOf } from "../../cluster/partition-client";
 import { regionsOf } from "../../controller/placement";
 import type { TopicMetadata } from "../../controller/registry";
+import { isInternalTopic } from "../../access/authorizer";
 import { unwrap } from "../../outcome";
 import { cluster, may, topic as onTopic } from "../http/auth";
 import { type App, type Ctx, serve } from "../http/serve";
@@ -48,7 +49,14 @@ export function topics(app: App): void {
   serve(
     app,
     api.createTopic,
-    { needs: ({ body }) => [[cluster("Create"), onTopic(body.name, "Create")]], audit: true },
+    // Create on the cluster or on the topic, as Kafka; an internal topic's name (__audit) only a
+    // superuser may create, since Create on the cluster would let anyone make one (and pre-create
+    // __audit with a retention of their choosing).
+    {
+      needs: ({ body }) =>
+        isInternalTopic(body.name) ? [onTopic(body.name, "Create")] : [[cluster("Create"), onTopic(body.name, "Create")]],
+      audit: true,
+    },
     async (c, { body }) => {
       const topic = unwrap(await controller(c.env).createTopic(body));
       rememberTopic(topic);
