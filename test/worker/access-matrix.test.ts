@@ -40,7 +40,7 @@ import { CLUSTER_RESOURCE, OPERATIONS, type Operation, type ResourceType } from 
 import type { ApiRoute } from "../../protocol/api/schema";
 import { ERROR_CODES, type ErrorCode } from "../../protocol/errors";
 import { encodeBatch } from "../../protocol/record-batch";
-import { RECORD_BATCH_MEDIA_TYPE } from "../../protocol/wire";
+import { CLOSE_CODES, RECORD_BATCH_MEDIA_TYPE } from "../../protocol/wire";
 import { ACCESS_STALENESS_MS, SOCKET_RECHECK_MS } from "../../worker/access/snapshot";
 import { controller } from "../../worker/cluster/metadata";
 import { replicaStub } from "../../worker/controller/placement";
@@ -1203,11 +1203,9 @@ describe.each(SOCKETS)("the $name WebSocket, at upgrade", (socket) => {
 });
 
 describe("open sockets, after their credential is revoked", () => {
-  // BUG (worker/partition/, worker/session/, not fixed here): nothing re-checks an open socket
-  // against the access state. SOCKET_RECHECK_MS (worker/access/snapshot.ts) is used nowhere, so a
-  // revoked key's sockets keep streaming, though revokeKey's description says they are closed
-  // ("within the access staleness everywhere; its open sockets are closed").
-  it.fails("are closed within ACCESS_STALENESS_MS + SOCKET_RECHECK_MS", async () => {
+  // The partition's leader and the member's session re-check the grant each socket was opened
+  // with (worker/access/socket-access.ts) and close it with 4031 (accessRevoked).
+  it("are closed with 4031 within ACCESS_STALENESS_MS + SOCKET_RECHECK_MS", async () => {
     const t = await topicWithRecords("revoked-ws");
     const fx = { ...t, ...(await groupWithMember(t.topic)) };
     const p = newPrincipal();
@@ -1225,7 +1223,7 @@ describe("open sockets, after their credential is revoked", () => {
     const timeout = new Promise<"open">((resolve) => setTimeout(() => resolve("open"), limit));
     try {
       const outcomes = await Promise.all(closed.map((c) => Promise.race([c, timeout])));
-      expect(outcomes).not.toContain("open");
+      expect(outcomes).toEqual(SOCKETS.map(() => CLOSE_CODES.accessRevoked));
     } finally {
       for (const a of opened) a.ws!.close(1000);
     }

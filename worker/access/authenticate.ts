@@ -18,7 +18,7 @@ import { EdgelogError } from "../../protocol/errors";
 import type { Env } from "../env";
 import { KEY_PREFIX, sha256Hex } from "./access-do";
 import type { Grant } from "./authorizer";
-import { ANONYMOUS, BOOTSTRAP_PRINCIPAL, accessConfig } from "./config";
+import { ANONYMOUS, type AccessConfig, BOOTSTRAP_PRINCIPAL, accessConfig } from "./config";
 import type { AccessView } from "./snapshot";
 
 /** The clock skew allowed on exp and nbf. */
@@ -79,17 +79,22 @@ async function apiKey(secret: string, view: AccessView, superusers: ReadonlySet<
   return { principal: key.principal, superuser: superusers.has(key.principal), via: "key", keyId };
 }
 
-/** Verified tokens, until they expire: a page's requests each carry the same one. */
-const verified = new Map<string, Grant>();
+/**
+ * Verified tokens, until they expire (a page's requests each carry the same one), per access
+ * configuration: a token verified under one secret or audience says nothing under another.
+ */
+const verifiedBy = new WeakMap<AccessConfig, Map<string, Grant>>();
 
 async function jwt(env: Env, token: string): Promise<Grant> {
   const nowS = Date.now() / 1000;
+  const config = accessConfig(env);
+  let verified = verifiedBy.get(config);
+  if (!verified) verifiedBy.set(config, (verified = new Map()));
   const hit = verified.get(token);
   if (hit) {
     if (hit.expiresAt! / 1000 + CLOCK_SKEW_S > nowS) return hit;
     verified.delete(token);
   }
-  const config = accessConfig(env);
   let header: { alg?: unknown; kid?: unknown };
   try {
     header = decode(token).header as { alg?: unknown; kid?: unknown };
@@ -139,7 +144,7 @@ async function jwt(env: Env, token: string): Promise<Grant> {
 
 let jwks: { url: string; keys: HonoJsonWebKey[]; until: number } | null = null;
 
-async function publicKey(config: ReturnType<typeof accessConfig>, kid: string | undefined, alg: string): Promise<HonoJsonWebKey> {
+async function publicKey(config: AccessConfig, kid: string | undefined, alg: string): Promise<HonoJsonWebKey> {
   const matching = (keys: HonoJsonWebKey[]) =>
     keys.find((k) => (kid === undefined ? keys.length === 1 : k.kid === kid) && (k.alg === undefined || k.alg === alg));
   const configured = matching(config.publicKeys);
