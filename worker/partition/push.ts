@@ -178,6 +178,15 @@ export class Push {
     this.#chain = this.#chain.then(work).catch((err) => console.error("edgelog: push failed", err));
   }
 
+  /** A throttled socket's wait is over: it may be sent to again. */
+  #resume(ws: WebSocket): Promise<void> {
+    const state = ws.deserializeAttachment() as SocketState | null;
+    if (!state || ws.readyState !== WebSocket.OPEN) return Promise.resolve();
+    delete state.throttledUntil;
+    ws.serializeAttachment(state);
+    return this.#drain(ws);
+  }
+
   /** Sends a socket what it may have, frame by frame, until it is caught up or out of credit. */
   async #drain(ws: WebSocket): Promise<void> {
     const state = ws.deserializeAttachment() as SocketState | null;
@@ -208,7 +217,7 @@ export class Push {
       if (wait > 0) {
         state.throttledUntil = Date.now() + wait;
         ws.serializeAttachment(state);
-        setTimeout(() => this.#schedule(() => this.#drain(ws)), wait);
+        setTimeout(() => this.#schedule(() => this.#resume(ws)), wait);
         return;
       }
       let sentRecords = read.nextOffset - state.offset;
