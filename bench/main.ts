@@ -14,8 +14,9 @@
  *                                 records over 4 partitions, committing after every batch
  *   access-{off,on}/…             produce and fetch on two fresh servers, one with auth off and one
  *                                 with auth on, API keys, ACLs and (unlimited) quotas
- *                                 (access-setup.ts), alternating scenario by scenario; the JSON line's
- *                                 `access` gives each scenario's on/off ratio
+ *                                 (access-setup.ts), each run BENCH_ACCESS_ROUNDS (5) times per
+ *                                 server in alternating turns; the JSON line's `access` gives each
+ *                                 scenario's on/off ratio of median records/s
  * Each prints records/s, MB/s of record values, per-request latency percentiles and the server's
  * peak resident memory (its workerd processes), as a table and then one JSON line.
  *
@@ -398,17 +399,26 @@ async function pushThroughput(base: string, server: DevServer | null, topic: str
   return summarize("push-binary-1M", { records: received, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
 }
 
+/** How many times each access scenario runs on each server (alternating which goes first). */
+const ACCESS_ROUNDS = Number(process.env.BENCH_ACCESS_ROUNDS ?? 5);
+
+/** The run with the median records/s. */
+function median(runs: Result[]): Result {
+  return [...runs].sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor(runs.length / 2)];
+}
+
 /**
- * Auth off against auth on (keys, ACLs, unlimited quotas), on two fresh servers, scenario by
- * scenario in turns so that the machine's drift falls on both alike. Answers the results and each
- * scenario's on/off ratio of records/s.
+ * Auth off against auth on (keys, ACLs, unlimited quotas), on two fresh servers. Each scenario
+ * runs ACCESS_ROUNDS times on each, in turns that alternate which server goes first, so that the
+ * machine's drift falls on both alike; the table shows each side's median run, and the answer is
+ * each scenario's ratio of the medians' records/s (on / off).
  */
 async function accessComparison(step: (r: Result) => void, counts: (n: number) => number): Promise<Record<string, number>> {
   const off = await startDevServer();
   const on = await startDevServer({ vars: { EDGELOG_TOKEN: BENCH_ADMIN_TOKEN } });
   try {
     useCredential(on.url, await configureAccess(on.url));
-    const fetchRecords = Math.min(FETCH_RECORDS, counts(200_000));
+    const fetchRecords = Math.min(FETCH_RECORDS, counts(500_000));
     const topics = new Map<DevServer, string>();
     for (const server of [off, on]) {
       const topic = `bench-access-fetch-${Date.now()}`;
@@ -417,14 +427,21 @@ async function accessComparison(step: (r: Result) => void, counts: (n: number) =
     }
     const scenarios: [string, (server: DevServer) => Promise<Result>][] = [
       ["produce-binary-b1", (s) => produceBinary(s.url, s, 1, counts(1000))],
-      ["produce-binary-b1000", (s) => produceBinary(s.url, s, 1000, counts(200))],
+      ["produce-binary-b1000", (s) => produceBinary(s.url, s, 1000, counts(300))],
       ["produce-json-b100", (s) => produceJson(s.url, s, 100, counts(500))],
       ["fetch-binary", (s) => fetchAll(s.url, s, topics.get(s)!, "binary", fetchRecords)],
       ["fetch-json", (s) => fetchAll(s.url, s, topics.get(s)!, "json", fetchRecords)],
     ];
     const ratios: Record<string, number> = {};
     for (const [name, run] of scenarios) {
-      const [a, b] = [await run(off), await run(on)];
+      const runs = new Map<DevServer, Result[]>([
+        [off, []],
+        [on, []],
+      ]);
+      for (let round = 0; round < ACCESS_ROUNDS; round++) {
+        for (const server of round % 2 === 0 ? [off, on] : [on, off]) runs.get(server)!.push(await run(server));
+      }
+      const [a, b] = [median(runs.get(off)!), median(runs.get(on)!)];
       step({ ...a, scenario: `access-off/${name}` });
       step({ ...b, scenario: `access-on/${name}` });
       ratios[name] = Number((b.recordsPerSec / a.recordsPerSec).toFixed(3));
