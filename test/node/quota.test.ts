@@ -14,19 +14,12 @@ import WebSocket from "ws";
 import { Producer } from "../../web-client/producer";
 import { Subscription } from "../../web-client/subscription";
 import { startDevServer, type DevServer } from "../support/dev-server";
-import { until } from "../support/http";
+import { callingAs, until } from "../support/http";
 
 const TOKEN = "quota-test-admin-token";
 let server: DevServer;
 
-async function admin(path: string, json?: unknown, method = json === undefined ? "GET" : "POST") {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(json === undefined ? {} : { "content-type": "application/json" }) },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const admin = callingAs(() => server.url, TOKEN);
 
 async function principal(name: string, acls: { resourceType: string; resourceName: string; operation: string }[]) {
   const key = await admin("/v1/admin/keys", { principal: `User:${name}` });

@@ -11,21 +11,14 @@ import { Consumer } from "../../web-client/consumer";
 import { PUSH_CLOSE } from "../../web-client";
 import { Subscription } from "../../web-client/subscription";
 import { startDevServer, type DevServer } from "../support/dev-server";
-import { until } from "../support/http";
+import { callingAs, until } from "../support/http";
 
 const TOKEN = "revocation-test-admin-token";
 /** What the README promises (worker/access/snapshot.ts: ACCESS_STALENESS_MS + SOCKET_RECHECK_MS). */
 const STALENESS_MS = 10_000;
 let server: DevServer;
 
-async function admin(path: string, json?: unknown, method = json === undefined ? "GET" : "POST") {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(json === undefined ? {} : { "content-type": "application/json" }) },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const admin = callingAs(() => server.url, TOKEN);
 
 const readAcl = (principal: string, resourceType: string, resourceName: string) => ({
   principal,
