@@ -13,6 +13,7 @@
  * opens them to anyone else. With no binding that allows it, an operation is denied.
  */
 import type { AclBinding, Operation, ResourceType, TokenScope } from "../../protocol/api/access";
+import { type ErrorCode, EdgelogError } from "../../protocol/errors";
 
 /** Who is asking, and how far their credential reaches. */
 export interface Grant {
@@ -52,6 +53,20 @@ function covers(pattern: { resourceType: ResourceType; resourceName: string; pat
 }
 
 export const isInternalTopic = (name: string): boolean => name.startsWith("__");
+
+/** Kafka's code for a refused operation, by the resource it is on. */
+export const REFUSAL_CODES = {
+  topic: "TOPIC_AUTHORIZATION_FAILED",
+  group: "GROUP_AUTHORIZATION_FAILED",
+  cluster: "CLUSTER_AUTHORIZATION_FAILED",
+  transactionalId: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+} as const satisfies Record<ResourceType, ErrorCode>;
+
+/** The refusal (403) for a need that is not allowed; it names the resource, which the caller gave. */
+export function refusalFor(need: Need): EdgelogError {
+  const what = need.resourceType === "cluster" ? "the cluster" : `${need.resourceType} "${need.name}"`;
+  return new EdgelogError(REFUSAL_CODES[need.resourceType], `not authorized: ${need.operation} on ${what}`);
+}
 
 /** The bindings, indexed by principal, with a cache of decisions for this set. */
 export class Authorizer {

@@ -10,9 +10,9 @@
  * error code (SASL_AUTHENTICATION_FAILED, or the resource's *_AUTHORIZATION_FAILED). So a change
  * reaches every open socket within ACCESS_STALENESS_MS + SOCKET_RECHECK_MS (10 s).
  *
- * What a socket is sent is metered by its principal's consumer_byte_rate ({@link meterPush}): a
- * frame over quota waits for the quota's throttle time, so a quota slows a socket and never
- * closes it.
+ * What a socket is sent is metered by its principal's consumer_byte_rate ({@link consumerRate},
+ * {@link meterPush}): a frame over quota waits for the quota's throttle time, so a quota slows a
+ * socket and never closes it.
  *
  * The worker hands the grant to the object in the upgrade's URL (the object is reachable only
  * through its binding, so no client can set it); with auth off there is none, and nothing is
@@ -20,7 +20,7 @@
  */
 import type { ErrorCode } from "../../protocol/errors";
 import type { Env } from "../env";
-import type { Grant, Need } from "./authorizer";
+import { type Grant, type Need, REFUSAL_CODES } from "./authorizer";
 import { quotaObject } from "./quota-do";
 import { accessView } from "./snapshot";
 
@@ -38,13 +38,6 @@ export function grantOf(url: URL): Grant | undefined {
   return text ? (JSON.parse(text) as Grant) : undefined;
 }
 
-const REFUSAL = {
-  topic: "TOPIC_AUTHORIZATION_FAILED",
-  group: "GROUP_AUTHORIZATION_FAILED",
-  cluster: "CLUSTER_AUTHORIZATION_FAILED",
-  transactionalId: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
-} as const satisfies Record<Need["resourceType"], ErrorCode>;
-
 /**
  * Whether a socket opened with `grant` may go on with `needs`: null if so, else the code to close
  * it with.
@@ -54,30 +47,33 @@ export async function socketRefusal(env: Env, grant: Grant, needs: readonly Need
   const view = await accessView(env);
   if (grant.keyId !== undefined && !view.key(grant.keyId)) return "SASL_AUTHENTICATION_FAILED";
   const denied = needs.find((need) => !view.authorizer.allowed(grant, need));
-  return denied ? REFUSAL[denied.resourceType] : null;
+  return denied ? REFUSAL_CODES[denied.resourceType] : null;
 }
 
 /**
- * The most one frame to a socket opened with `grant` may carry: one second of its principal's
- * consumer_byte_rate (so a quota paces frames instead of admitting one huge one), else Infinity.
+ * The consumer_byte_rate of the principal a socket was opened by, or undefined (auth off, or no
+ * quota): read once per read or drain, so a socket without a quota costs no further call.
  */
-export async function pushFrameLimit(env: Env, grant: Grant | undefined): Promise<number> {
-  if (!grant) return Infinity;
-  const rate = (await accessView(env)).quotasOf(grant.principal).consumer_byte_rate;
+export async function consumerRate(env: Env, grant: Grant | undefined): Promise<number | undefined> {
+  return grant ? (await accessView(env)).quotasOf(grant.principal).consumer_byte_rate : undefined;
+}
+
+/**
+ * The most one frame may carry under `rate`: one second of it (so a quota paces frames instead of
+ * admitting one huge one), else Infinity.
+ */
+export function frameCap(rate: number | undefined): number {
   return rate === undefined ? Infinity : Math.max(1, Math.floor(rate));
 }
 
 /**
- * Meters a frame of `bytes` about to be pushed to a socket opened with `grant`: 0 when it may be
- * sent now (and is charged), else how long to wait before trying again. No grant or no quota: no
- * call. If the Quota object cannot be reached, the frame goes (a quota is a fairness limit).
+ * Meters a frame of `bytes` about to be pushed to `principal` at `rate`: 0 when it may be sent now
+ * (and is charged), else how long to wait before trying again. If the Quota object cannot be
+ * reached, the frame goes (a quota is a fairness limit).
  */
-export async function meterPush(env: Env, grant: Grant | undefined, bytes: number): Promise<number> {
-  if (!grant) return 0;
-  const rate = (await accessView(env)).quotasOf(grant.principal).consumer_byte_rate;
-  if (rate === undefined) return 0;
+export async function meterPush(env: Env, principal: string, rate: number, bytes: number): Promise<number> {
   try {
-    const answer = await quotaObject(env, grant.principal).take([{ key: "consumer_byte_rate", amount: bytes, rate, mode: "admit" }]);
+    const answer = await quotaObject(env, principal).take([{ key: "consumer_byte_rate", amount: bytes, rate, mode: "admit" }]);
     return answer.throttleTimeMs;
   } catch (err) {
     console.error("edgelog: push quota check failed, frame sent", String(err));

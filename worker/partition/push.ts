@@ -33,7 +33,7 @@ import { jsonRecordsFrom } from "../../protocol/json-record";
 import { PARTITION_SOCKET_CLOSE, type PartitionCloseReason, type PartitionRecordsFrame } from "../../protocol/wire";
 import type { Env } from "../env";
 import type { PartitionLog } from "./log";
-import { meterPush, pushFrameLimit } from "../access/socket-access";
+import { consumerRate, frameCap, meterPush } from "../access/socket-access";
 import { type PushGrant, PushAccess } from "./push-access";
 
 /** The close codes of this socket (protocol/wire/close-codes.ts), by the name partition-do.ts imports. */
@@ -192,17 +192,17 @@ export class Push {
     const state = ws.deserializeAttachment() as SocketState | null;
     if (!state || ws.readyState !== WebSocket.OPEN) return;
     if (state.throttledUntil !== undefined && state.throttledUntil > Date.now()) return; // its timer drains it
+    const rate = state.access ? await consumerRate(this.#env, state.access.grant) : undefined;
     while (state.offset < this.#log.highWatermark) {
       if (state.credit && (state.creditRecords <= 0 || state.creditBytes <= 0)) break;
       if (!state.credit && state.sinceAckRecords >= PUSH_BOUND.records && state.sinceAckBytes >= PUSH_BOUND.bytes) {
         ws.close(CLOSE.tooFarBehind, reason("SUBSCRIBER_TOO_SLOW", state.offset));
         return;
       }
-      const quotaBytes = await pushFrameLimit(this.#env, state.access?.grant);
       let read: ReturnType<PartitionLog["read"]>;
       try {
         const maxRecords = state.credit ? Math.min(FRAME.records, state.creditRecords) : FRAME.records;
-        const maxBytes = Math.min(quotaBytes, state.credit ? Math.min(FRAME.bytes, state.creditBytes) : FRAME.bytes);
+        const maxBytes = Math.min(frameCap(rate), state.credit ? Math.min(FRAME.bytes, state.creditBytes) : FRAME.bytes);
         read = this.#log.read(state.offset, maxBytes, maxRecords);
       } catch (err) {
         if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
@@ -213,7 +213,7 @@ export class Push {
         return;
       }
       if (read.nextOffset <= state.offset) break;
-      const wait = await meterPush(this.#env, state.access?.grant, read.data.byteLength);
+      const wait = rate === undefined ? 0 : await meterPush(this.#env, state.access!.grant.principal, rate, read.data.byteLength);
       if (wait > 0) {
         state.throttledUntil = Date.now() + wait;
         ws.serializeAttachment(state);

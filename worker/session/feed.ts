@@ -17,6 +17,8 @@ import { jsonRecordsFrom, type JsonRecord } from "../../protocol/json-record";
 import { utf8Length } from "../../protocol/utf8";
 import { withTopic } from "../cluster/metadata";
 import type { Env } from "../env";
+import type { Grant } from "../access/authorizer";
+import { consumerRate, frameCap, meterPush } from "../access/socket-access";
 import type { TopicPartition } from "../group/assignors";
 import { LIMITS } from "../../protocol/limits";
 import { readFrom, statusOf } from "../cluster/partition-client";
@@ -50,10 +52,8 @@ export interface FeedHost {
   generation(): number;
   /** A started partition's next offset moved (to be stored). */
   moved(tp: TopicPartition, position: number): void;
-  /** Meters a frame of `bytes` by the principal's consumer_byte_rate: 0 to send it, else how long to wait. */
-  meter(bytes: number): Promise<number>;
-  /** The most one read may take for the quota (Infinity without one). */
-  frameLimit(): Promise<number>;
+  /** The grant the socket was opened with (auth on), whose consumer_byte_rate meters the frames. */
+  grant(): Grant | undefined;
 }
 
 export class Feed {
@@ -129,12 +129,13 @@ export class Feed {
     let sent = { records: 0, bytes: 0 };
     try {
       const from = r.position;
-      const quotaBytes = await this.#host.frameLimit();
+      const grant = this.#host.grant();
+      const rate = grant ? await consumerRate(env, grant) : undefined;
       const read = await withTopic(env, r.tp.topic, (topic) =>
         readFrom(env, topic, r.tp.partition, {
           offset: from,
           maxRecords: ask.records,
-          maxBytes: Math.min(ask.bytes, FRAME.bytes, quotaBytes),
+          maxBytes: Math.min(ask.bytes, FRAME.bytes, frameCap(rate)),
           maxWaitMs: reserved ? 0 : LONG_POLL_MS,
           minBytes: 1,
         }),
@@ -145,9 +146,9 @@ export class Feed {
         maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
       });
       if (!this.#current(r, conn)) return;
-      if (records.length > 0) {
+      if (records.length > 0 && rate !== undefined) {
         // Over the consumer_byte_rate quota: the read is dropped, and made again once the throttle passes.
-        const wait = await this.#host.meter(read.data.byteLength);
+        const wait = await meterPush(env, grant!.principal, rate, read.data.byteLength);
         if (wait > 0) {
           r.retryAt = Date.now() + wait;
           return;

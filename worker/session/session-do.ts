@@ -14,8 +14,8 @@
  * a start is never checked against an assignment that is changing under it.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Need } from "../access/authorizer";
-import { grantOf, meterPush, pushFrameLimit, socketRefusal } from "../access/socket-access";
+import { type Need, refusalFor } from "../access/authorizer";
+import { grantOf, socketRefusal } from "../access/socket-access";
 import { EdgelogError, type ErrorCode } from "../../protocol/errors";
 import { withTopic } from "../cluster/metadata";
 import type { Env } from "../env";
@@ -49,8 +49,7 @@ export class GroupSession extends DurableObject<Env> {
       env,
       generation: () => this.#membership.meta.generation,
       moved: (tp, position) => this.#membership.setPosition(tp, position),
-      meter: (bytes) => meterPush(env, this.#conn?.grant, bytes),
-      frameLimit: () => pushFrameLimit(env, this.#conn?.grant),
+      grant: () => this.#conn?.grant,
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -193,10 +192,11 @@ export class GroupSession extends DurableObject<Env> {
       // Reached through reassignment or not, a partition is read only with Read on its topic.
       const denied = new Set<string>();
       for (const topic of new Set(starts.map((p) => p.topic))) {
-        if (await socketRefusal(this.env, conn.grant, [{ resourceType: "topic", name: topic, operation: "Read" }])) denied.add(topic);
-      }
-      for (const topic of denied) {
-        conn.send(errorFrame(new EdgelogError("TOPIC_AUTHORIZATION_FAILED", `not authorized: Read on topic "${topic}": not started`)));
+        const need: Need = { resourceType: "topic", name: topic, operation: "Read" };
+        if (await socketRefusal(this.env, conn.grant, [need])) {
+          denied.add(topic);
+          conn.send(errorFrame(refusalFor(need)));
+        }
       }
       starts = starts.filter((p) => !denied.has(p.topic));
     }

@@ -13,36 +13,24 @@
  * up, so a topic the principal may not Describe answers the same whether it exists or not.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { Operation, ResourceType } from "../../../protocol/api/access";
+import type { Operation, Quotas } from "../../../protocol/api/access";
 import { CLUSTER_RESOURCE } from "../../../protocol/api/access";
-import { type ErrorCode, EdgelogError } from "../../../protocol/errors";
+import { EdgelogError } from "../../../protocol/errors";
 import { type AuditRecord, whereFrom, writeAudit } from "../../access/audit";
 import { authenticate, credentialOf } from "../../access/authenticate";
-import type { Grant, Need } from "../../access/authorizer";
+import { type Grant, type Need, refusalFor } from "../../access/authorizer";
 import { accessConfig } from "../../access/config";
 import { accessView } from "../../access/snapshot";
 import type { Env } from "../../env";
 
-export type AppEnv = { Bindings: Env; Variables: { grant: Grant } };
+/** `grant`: who is asking (auth); `quotas`: the principal's quotas, once admitted (quota.ts). */
+export type AppEnv = { Bindings: Env; Variables: { grant: Grant; quotas?: Quotas } };
 
 /** One need, by resource: `topic("sensors", "Write")`. */
 export const topic = (name: string, operation: Operation): Need => ({ resourceType: "topic", name, operation });
 export const group = (name: string, operation: Operation): Need => ({ resourceType: "group", name, operation });
 export const cluster = (operation: Operation): Need => ({ resourceType: "cluster", name: CLUSTER_RESOURCE, operation });
 export const transactionalId = (name: string, operation: Operation): Need => ({ resourceType: "transactionalId", name, operation });
-
-const REFUSAL: Record<ResourceType, ErrorCode> = {
-  topic: "TOPIC_AUTHORIZATION_FAILED",
-  group: "GROUP_AUTHORIZATION_FAILED",
-  cluster: "CLUSTER_AUTHORIZATION_FAILED",
-  transactionalId: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
-};
-
-/** The refusal for a need that is not allowed (names the resource, which the caller gave). */
-export function refusalFor(need: Need): EdgelogError {
-  const what = need.resourceType === "cluster" ? "the cluster" : `${need.resourceType} "${need.name}"`;
-  return new EdgelogError(REFUSAL[need.resourceType], `not authorized: ${need.operation} on ${what}`);
-}
 
 /** Records a refused or a changing request in __audit (auth on only), after the answer. */
 export function audit(
@@ -94,9 +82,13 @@ export async function authorize(c: Context<AppEnv>, action: string, needs: reado
   }
 }
 
-/** Refuses (403) and audits the refusal. */
+/** Refuses (403) for a need that is not allowed, and audits the refusal. */
 export function deny(c: Context<AppEnv>, action: string, need: Need): never {
-  const err = refusalFor(need);
+  refuse(c, action, refusalFor(need));
+}
+
+/** Throws a refusal (403) after recording it in __audit, as every refusal is. */
+export function refuse(c: Context<AppEnv>, action: string, err: EdgelogError): never {
   audit(c, action, "denied", err);
   throw err;
 }

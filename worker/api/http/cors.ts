@@ -31,7 +31,7 @@ import { EdgelogError } from "../../../protocol/errors";
 import { HEADERS } from "../../../protocol/wire";
 import { type AccessConfig, accessConfig } from "../../access/config";
 import type { Env } from "../../env";
-import { type AppEnv, audit } from "./auth";
+import { type AppEnv, refuse } from "./auth";
 
 /** The request headers a cross-origin page may send (the client's HttpTransport sends these). */
 export const CORS_ALLOW_HEADERS = [HEADERS.authorization, HEADERS.contentType, HEADERS.idempotencyKey] as const;
@@ -96,8 +96,7 @@ export const crossOrigin: MiddlewareHandler<AppEnv> = async (c, next) => {
       "POLICY_VIOLATION",
       `cross-origin ${what} from ${JSON.stringify(origin)} refused: the origin is not listed in EDGELOG_CORS_ORIGINS`,
     );
-    audit(c, `${c.req.method} ${url.pathname}`, "denied", err);
-    throw err;
+    refuse(c, `${c.req.method} ${url.pathname}`, err);
   }
   if (upgrade) return next();
   return corsHeaders(c, next);

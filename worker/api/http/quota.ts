@@ -32,6 +32,7 @@ export async function admit(c: Ctx, use: QuotaUse | undefined, bytes: number): P
   if (!accessConfig(c.env).on) return;
   const principal = c.get("grant").principal;
   const quotas = (await accessView(c.env)).quotasOf(principal);
+  c.set("quotas", quotas); // for chargeFetched, after the read
   const costs: QuotaCost[] = [];
   if (quotas.request_rate !== undefined) costs.push({ key: "request_rate", amount: 1, rate: quotas.request_rate, mode: "admit" });
   if (use === "produce" && quotas.producer_byte_rate !== undefined) {
@@ -58,15 +59,17 @@ export async function admit(c: Ctx, use: QuotaUse | undefined, bytes: number): P
   }
 }
 
-/** Charges bytes a fetch returned to the principal's consumer_byte_rate, after the answer. */
+/**
+ * Charges bytes a fetch returned to the principal's consumer_byte_rate, after the answer: with
+ * the quotas {@link admit} found, so a principal without that quota costs nothing more here.
+ */
 export function chargeFetched(c: Ctx, bytes: number): void {
-  if (bytes === 0 || !accessConfig(c.env).on) return;
-  const principal = c.get("grant").principal;
+  const rate = c.get("quotas")?.consumer_byte_rate;
+  if (rate === undefined || bytes === 0) return;
+  const stub = quotaObject(c.env, c.get("grant").principal);
   c.executionCtx.waitUntil(
     (async () => {
-      const rate = (await accessView(c.env)).quotasOf(principal).consumer_byte_rate;
-      if (rate === undefined) return;
-      await quotaObject(c.env, principal).take([{ key: "consumer_byte_rate", amount: bytes, rate, mode: "charge" }]);
+      await stub.take([{ key: "consumer_byte_rate", amount: bytes, rate, mode: "charge" }]);
     })().catch((err) => console.error("edgelog: quota charge failed", String(err))),
   );
 }

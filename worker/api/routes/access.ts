@@ -10,16 +10,17 @@ import { EdgelogError } from "../../../protocol/errors";
 import { accessConfig } from "../../access/config";
 import { accessObject, forgetAccess } from "../../access/snapshot";
 import { unwrap } from "../../outcome";
-import { audit, cluster } from "../http/auth";
+import { cluster, refuse } from "../http/auth";
 import { type App, serve } from "../http/serve";
 
 export function access(app: App): void {
   serve(app, api.createKey, { needs: () => [cluster("Alter")], audit: true }, async (c, { body }) => {
     if (accessConfig(c.env).superusers.has(body.principal) && !c.get("grant").superuser) {
-      // A refusal like any other: recorded in __audit.
-      const err = new EdgelogError("CLUSTER_AUTHORIZATION_FAILED", `only a superuser may create a key for the superuser ${body.principal}`);
-      audit(c, "POST /v1/admin/keys", "denied", err);
-      throw err;
+      refuse(
+        c,
+        "POST /v1/admin/keys",
+        new EdgelogError("CLUSTER_AUTHORIZATION_FAILED", `only a superuser may create a key for the superuser ${body.principal}`),
+      );
     }
     const key = await accessObject(c.env).createKey(body.principal, body.description ?? null);
     forgetAccess();
