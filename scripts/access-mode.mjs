@@ -1,6 +1,7 @@
 // Says, before `npm start`, whether the local worker will ask for credentials, and which origins
-// may call it cross-origin. It reads what `wrangler dev` reads: wrangler.toml's [vars], then
-// .dev.vars (or, when there is none, .env and .env.local), which win. It never prints a secret's value.
+// may call it cross-origin. It reads what `wrangler dev` reads, with wrangler's own readers:
+// wrangler.toml's [vars], then .dev.vars (or, when there is none, .env and .env.local), which win.
+// It never prints a secret's value.
 //
 //   node scripts/access-mode.mjs [project-dir]
 //
@@ -8,86 +9,29 @@
 // EDGELOG_JWT_SECRET, EDGELOG_JWKS_URL or EDGELOG_JWT_PUBLIC_KEYS.
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 
 const root = resolve(process.argv[2] ?? join(import.meta.dirname, ".."));
 const CREDENTIALS = ["EDGELOG_TOKEN", "EDGELOG_JWT_SECRET", "EDGELOG_JWKS_URL", "EDGELOG_JWT_PUBLIC_KEYS"];
 
-/** The [vars] table of a wrangler.toml: strings only (basic, literal, and their multi-line forms). */
-function tomlVars(text) {
-  const vars = {};
-  const lines = text.split(/\r?\n/);
-  let inVars = false;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line.startsWith("[")) {
-      inVars = /^\[\s*vars\s*\]/.test(line);
-      continue;
-    }
-    if (!inVars) continue;
-    const m = /^([A-Za-z0-9_-]+|"[^"]*")\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    const key = m[1].replace(/^"|"$/g, "");
-    let rest = m[2];
-    const fence = rest.startsWith('"""') ? '"""' : rest.startsWith("'''") ? "'''" : null;
-    if (fence) {
-      rest = rest.slice(3);
-      const parts = [];
-      while (!rest.includes(fence) && i + 1 < lines.length) {
-        parts.push(rest);
-        rest = lines[++i];
-      }
-      parts.push(rest.slice(0, rest.indexOf(fence)));
-      vars[key] = parts.join("\n").replace(/^\n/, "");
-    } else if (rest.startsWith('"')) {
-      vars[key] = JSON.parse(/^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0] ?? '""');
-    } else if (rest.startsWith("'")) {
-      vars[key] = /^'([^']*)'/.exec(rest)?.[1] ?? "";
-    } else {
-      vars[key] = rest.replace(/\s+#.*$/, "").trim();
-    }
-  }
-  return vars;
-}
+// The variables as `wrangler dev` will see them, read by wrangler itself: [vars], then .dev.vars
+// (or .env and .env.local), and the process environment when CLOUDFLARE_INCLUDE_PROCESS_ENV=true.
+const config = unstable_readConfig({ config: join(root, "wrangler.toml") }, { hideWarnings: true });
+const merged = unstable_getVarsForDev(config.configPath, undefined, config.vars, undefined, true);
+const text = (binding) => (typeof binding?.value === "string" ? binding.value : JSON.stringify(binding?.value ?? ""));
+const vars = Object.fromEntries(Object.entries(merged).map(([k, binding]) => [k, text(binding)]));
 
-/** A .dev.vars or .env file (dotenv: KEY=value, optional export, quotes, comments). */
-function dotenv(text) {
-  const vars = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(raw);
-    if (!m) continue;
-    let value = m[2].trim();
-    if (value.startsWith('"') && value.lastIndexOf('"') > 0) value = value.slice(1, value.lastIndexOf('"')).replace(/\\n/g, "\n");
-    else if (value.startsWith("'") && value.lastIndexOf("'") > 0) value = value.slice(1, value.lastIndexOf("'"));
-    else value = value.replace(/\s+#.*$/, "");
-    vars[m[1]] = value;
+/** Where a variable's value comes from, for the message (never the value itself). */
+function sourceOf(name) {
+  const inToml = config.vars?.[name];
+  if (inToml !== undefined && text({ value: inToml }) === vars[name]) return "wrangler.toml";
+  const files = existsSync(join(root, ".dev.vars")) ? [".dev.vars"] : [".env.local", ".env"];
+  for (const file of files) {
+    const path = join(root, file);
+    if (existsSync(path) && parseEnv(readFileSync(path, "utf8"))[name] !== undefined) return file;
   }
-  return vars;
-}
-
-const read = (name) => {
-  const path = join(root, name);
-  return existsSync(path) ? readFileSync(path, "utf8") : null;
-};
-
-const toml = read("wrangler.toml");
-const vars = toml ? tomlVars(toml) : {};
-const from = Object.fromEntries(Object.keys(vars).map((k) => [k, "wrangler.toml"]));
-// As wrangler dev: .dev.vars when it exists; else .env then .env.local (unless
-// CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV=false); process.env over them with CLOUDFLARE_INCLUDE_PROCESS_ENV=true.
-const overlay = (source, entries) => {
-  for (const [k, v] of Object.entries(entries)) {
-    vars[k] = v;
-    from[k] = source;
-  }
-};
-if (read(".dev.vars") !== null) overlay(".dev.vars", dotenv(read(".dev.vars")));
-else {
-  if (process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV !== "false") {
-    for (const name of [".env", ".env.local"]) if (read(name) !== null) overlay(name, dotenv(read(name)));
-  }
-  if (process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV === "true") {
-    overlay("the environment", Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("EDGELOG_"))));
-  }
+  return "the environment";
 }
 
 /** Whether EDGELOG_JWT_PUBLIC_KEYS holds any key (as the worker reads it), or is unreadable. */
@@ -125,7 +69,7 @@ if (set.length === 0) {
     "         (set EDGELOG_TOKEN in .dev.vars, or EDGELOG_JWT_SECRET for minted tokens, to turn it on)",
   );
 } else {
-  lines.push(`edgelog: auth is ON — ${set.map((name) => `${name} (${from[name]})`).join(", ")}: every /v1 request needs a credential`);
+  lines.push(`edgelog: auth is ON — ${set.map((name) => `${name} (${sourceOf(name)})`).join(", ")}: every /v1 request needs a credential`);
   if (keys.invalid)
     lines.push("edgelog: warning: EDGELOG_JWT_PUBLIC_KEYS is not a JWKS or an array of JWKs: the worker will fail every request");
 }
