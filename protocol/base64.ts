@@ -21,6 +21,16 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 /**
+ * Bytes to URL-safe base64 without padding (RFC 4648 §5): JWT parts, ids and secrets.
+ *
+ * @example
+ * toBase64Url(new Uint8Array([0xff, 0xef])) // "_-8"
+ */
+export function toBase64Url(bytes: Uint8Array): string {
+  return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
  * Base64 to bytes; anything that is not base64 is INVALID_RECORD.
  *
  * @example

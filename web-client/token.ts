@@ -18,6 +18,7 @@
  * // in the page: new Subscription({ url, topic: "sensors", partition: 0, offset: 0, token, onRecords })
  */
 import type { Operation, PatternType, ResourceType } from "../protocol/api/access";
+import { toBase64Url } from "../protocol/base64";
 
 /** One entry of the `acl` claim: a resource pattern and the operations allowed on it. */
 export interface TokenScopeEntry {
@@ -51,13 +52,7 @@ export interface MintTokenOptions {
 const NAME = /^[\x21-\x2b\x2d-\x7e]{1,256}$/;
 const encoder = new TextEncoder();
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-const part = (value: unknown) => base64url(encoder.encode(JSON.stringify(value)));
+const part = (value: unknown) => toBase64Url(encoder.encode(JSON.stringify(value)));
 
 /** Mints an HS256 token for `subject`; throws a TypeError for options the worker would refuse. */
 export async function mintToken(options: MintTokenOptions): Promise<string> {
@@ -81,5 +76,5 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
   const signingInput = `${part({ alg: "HS256", typ: "JWT" })}.${part(payload)}`;
   const key = await globalThis.crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const signature = new Uint8Array(await globalThis.crypto.subtle.sign("HMAC", key, encoder.encode(signingInput)));
-  return `${signingInput}.${base64url(signature)}`;
+  return `${signingInput}.${toBase64Url(signature)}`;
 }

@@ -9,6 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { AclBinding, AclFilter, Quotas } from "../../protocol/api/access";
+import { toBase64Url } from "../../protocol/base64";
 import type { Env } from "../env";
 import { attempt, type Outcome } from "../outcome";
 import { type AccessSnapshot, AccessStore, type QuotaEntry, type StoredKey } from "./store";
@@ -32,7 +33,7 @@ export class Access extends DurableObject<Env> {
 
   async createKey(principal: string, description: string | null): Promise<Omit<StoredKey, "hash"> & { secret: string }> {
     const keyId = hex(crypto.getRandomValues(new Uint8Array(8)));
-    const secret = `${KEY_PREFIX}${keyId}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+    const secret = `${KEY_PREFIX}${keyId}_${toBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
     const key: StoredKey = { keyId, principal, description, createdAt: Date.now(), hash: await sha256Hex(secret) };
     this.#store.addKey(key);
     return { keyId, principal, description, createdAt: key.createdAt, secret };
@@ -86,11 +87,4 @@ export async function sha256Hex(text: string): Promise<string> {
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
 }

@@ -4,6 +4,7 @@
  * Synchronous over the controller's SQLite, so each change is one atomic step; the controller
  * object does the awaiting (telling partition objects) around it.
  */
+import { toBase64Url } from "../../protocol/base64";
 import { EdgelogError } from "../../protocol/errors";
 import { addMissingColumns } from "../storage/migrate";
 import { placeReplicas } from "./placement";
@@ -357,9 +358,5 @@ export class Registry {
 
 /** A random 128-bit id in URL-safe base64, as Kafka's topic ids are printed. */
 function newTopicId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
 }
