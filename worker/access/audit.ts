@@ -34,19 +34,14 @@ export interface AuditRecord {
   colo: string | null;
 }
 
-let ensured: Promise<unknown> | null = null;
-
 async function auditTopic(env: Env) {
   try {
     return await topicMetadata(env, AUDIT_TOPIC);
   } catch (err) {
     if (!(err instanceof EdgelogError) || err.code !== "UNKNOWN_TOPIC_OR_PARTITION") throw err;
-    ensured ??= controller(env)
-      .createTopic({ name: AUDIT_TOPIC, partitions: 1, config: { "retention.ms": 30 * 24 * 3600_000 } })
-      .finally(() => {
-        ensured = null;
-      });
-    await ensured; // TOPIC_ALREADY_EXISTS (another isolate made it) is as good
+    // Each request asks for itself (a call in flight is never shared between requests: workerd
+    // refuses I/O on behalf of another request); TOPIC_ALREADY_EXISTS, another's, is as good.
+    await controller(env).createTopic({ name: AUDIT_TOPIC, partitions: 1, config: { "retention.ms": 30 * 24 * 3600_000 } });
     return topicMetadata(env, AUDIT_TOPIC, true);
   }
 }

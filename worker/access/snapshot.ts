@@ -56,25 +56,35 @@ export function accessObject(env: Env) {
 }
 
 let cached: { view: AccessView; until: number } | null = null;
-let refreshing: Promise<AccessView> | null = null;
 
-/** The access state, at most ACCESS_STALENESS_MS old. */
+/**
+ * The access state, at most ACCESS_STALENESS_MS old.
+ *
+ * Only the answer is shared between requests, never a call in flight: a request that awaited a
+ * promise another request's I/O resolves would go on in that request's context, and workerd
+ * refuses that ("Cannot perform I/O on behalf of a different request"), or hangs the request once
+ * the other has ended. So each request that finds the copy stale asks for itself; the answer to
+ * all but the first is a cheap null (nothing changed since the version it names).
+ */
 export async function accessView(env: Env): Promise<AccessView> {
   if (cached && cached.until > Date.now()) return cached.view;
-  refreshing ??= (async () => {
-    try {
-      const fresh = await accessObject(env).snapshot(cached?.view.version ?? -1);
-      const view = fresh ? new AccessView(fresh) : cached!.view;
-      cached = { view, until: Date.now() + ACCESS_STALENESS_MS };
-      return view;
-    } finally {
-      refreshing = null;
-    }
-  })();
-  return refreshing;
+  const known = cached?.view;
+  const asked = forgotten;
+  const fresh = await accessObject(env).snapshot(known?.version ?? -1);
+  const view = fresh ? new AccessView(fresh) : known!;
+  // Kept unless this isolate changed the state meanwhile (the answer may predate the change), or
+  // another request kept a newer one.
+  if (asked === forgotten && !(cached && cached.view.version > view.version)) {
+    cached = { view, until: Date.now() + ACCESS_STALENESS_MS };
+  }
+  return view;
 }
+
+/** How many times this isolate dropped its copy: an answer asked for before a drop is not kept. */
+let forgotten = 0;
 
 /** Drops this isolate's copy (after it changed the access state itself). */
 export function forgetAccess(): void {
   cached = null;
+  forgotten++;
 }
