@@ -12,6 +12,11 @@
  *   push-binary-1M                push throughput to one subscriber with binary frames, credit mode
  *   group-consume-1M              a group of 2 consumers (web-client Consumer) draining 1,000,000
  *                                 records over 4 partitions, committing after every batch
+ *   compaction-{100k,1M}          a partition of 100,000 / 1,000,000 keyed records over 10,000 keys
+ *                                 is loaded, then turned to cleanup.policy=compact: records/s is the
+ *                                 log's records over the time until the cleaner has compacted it
+ *                                 (its size stops at the latest value per key); the two peaks
+ *                                 of resident memory show whether memory grows with the log
  *   access-{off,on}/…             produce and fetch on two fresh servers, one with auth off and one
  *                                 with auth on, API keys, ACLs and (unlimited) quotas
  *                                 (access-setup.ts), each run BENCH_ACCESS_ROUNDS (5) times per
@@ -185,6 +190,54 @@ async function produceBinary(
     run,
     peakRssMb,
   );
+}
+
+/**
+ * Loads `records` keyed records (10,000 keys, binary batches of 1,000) into a delete-policy topic,
+ * switches it to compact, and times the cleaner until the log has shrunk to its latest values.
+ */
+async function compaction(base: string, server: DevServer | null, records: number, label: string): Promise<Result> {
+  const keys = 10_000;
+  const name = `bench-compact-${label}-${Date.now()}`;
+  await createTopic(base, name, 1);
+  for (let b = 0; b < records / 1000; b++) {
+    const bytes = await encodeBatch(
+      Array.from({ length: 1000 }, (_, j) => ({ key: new TextEncoder().encode(`key-${(b * 1000 + j) % keys}`), value: valueBytes })),
+    );
+    expectOk(
+      await request(`${base}/v1/topics/${name}/partitions/0/batches?acks=1`, {
+        method: "POST",
+        body: bytes,
+        headers: { [HEADERS.contentType]: MEDIA_TYPES.recordBatch },
+      }),
+      "load compaction topic",
+    );
+  }
+  const sizeOf = async () => {
+    const res = expectOk(await request(`${base}/v1/topics/${name}`), "describe");
+    return (JSON.parse(res.body.toString()) as { partitions: { sizeBytes: number }[] }).partitions[0].sizeBytes;
+  };
+  const loaded = await sizeOf();
+  // The latest value of each key below the last batch, plus that batch: about keys + 1,000 records of the ~130 bytes each takes.
+  const target = (keys + 1000) * 140;
+  const { value: seconds, peakRssMb } = await withPeakRss(server, async () => {
+    const started = performance.now();
+    expectOk(
+      await request(`${base}/v1/topics/${name}/config`, {
+        method: "PATCH",
+        body: JSON.stringify({ config: { "cleanup.policy": "compact" } }),
+        headers: { [HEADERS.contentType]: "application/json" },
+      }),
+      "switch to compact",
+    );
+    for (;;) {
+      const size = await sizeOf();
+      if (size <= target) return (performance.now() - started) / 1000;
+      if (performance.now() - started > 600_000) throw new Error(`compaction of ${name} stalled at ${size} of ${loaded} bytes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+  return summarize(`compaction-${label}`, { records, seconds, latencies: [seconds * 1000] }, peakRssMb);
 }
 
 /** Reads the whole partition from 0, one request at a time, as a consumer would. */
@@ -504,6 +557,10 @@ async function main(): Promise<void> {
       if (wanted("fetch-binary")) step(await fetchAll(base, server, topic, "binary"));
       if (wanted("fetch-json")) step(await fetchAll(base, server, topic, "json"));
       if (wanted("push-binary")) step(await pushThroughput(base, server, topic));
+    }
+    if (wanted("compaction")) {
+      step(await compaction(base, server, 100_000, "100k"));
+      step(await compaction(base, server, 1_000_000, "1M"));
     }
     if (wanted("push-latency")) step(await pushLatency(base, server));
     if (wanted("group-consume")) step(await groupConsume(base, server, "http"));

@@ -72,8 +72,8 @@ export function toJsonRecord(record: DecodedRecord): JsonRecord {
 
 /**
  * The JSON records of a record set (stored batches, as fetch and push carry them) from `offset`
- * on, at most `maxRecords`: whole batches may begin before the offset, as Kafka's do. Stops
- * decoding once it has enough.
+ * on, at most `maxRecords`: whole batches may begin before the offset, as Kafka's do. Control
+ * batches (transaction markers) are skipped. Stops decoding once it has enough.
  *
  * @example
  * const records = await jsonRecordsFrom(fetchedBytes, 42, { maxRecords: 500 });
@@ -90,6 +90,8 @@ export async function jsonRecordsFrom(
   const out: JsonRecord[] = [];
   for (const { header, bytes } of splitBatches(data, { allowPartialTail })) {
     if (out.length >= maxRecords) break;
+    // Transaction markers are the log's, never a consumer's records (as in Kafka).
+    if (header.isControl) continue;
     for (const record of await decodeRecords(bytes, { maxUncompressedBytes, checkedHeader: header })) {
       if (record.offset < offset) continue;
       if (out.length >= maxRecords) break;

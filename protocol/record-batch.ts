@@ -20,7 +20,7 @@ import { EdgelogError } from "./errors";
 import { ATTRIBUTE, COMPRESSION, RECORD_BATCH_OVERHEAD, readBatchHeader, writeBatchHeader } from "./record-batch-header";
 import type { BatchHeader, Compression } from "./record-batch-header";
 import { measureRecords, readRecords, writeRecords } from "./records";
-import type { DecodedRecord, RecordInput } from "./records";
+import type { DecodedRecord, RecordInput, RecordReading } from "./records";
 import { Writer } from "./varint";
 
 export {
@@ -148,7 +148,9 @@ export async function encodeBatch(records: RecordInput[], options: BatchOptions 
 /**
  * Decodes a batch's records (decompressing gzip), validating everything: the header (see
  * readBatchHeader), the batch filling `batch` exactly, recordsCount >= 1 and equal to the records
- * present, offsetDeltas 0..n-1 in order, lastOffsetDelta === n-1, every length inside its record,
+ * present, offsetDeltas strictly increasing up to lastOffsetDelta (a compacted batch keeps its
+ * offsets and so has gaps; `dense` demands 0..n-1 and lastOffsetDelta === n-1, a producer's
+ * shape), every length inside its record,
  * records ending exactly at the batch end, UTF-8 header keys. Keys and values are views into
  * `batch` (or into the decompressed buffer). `maxUncompressedBytes` (default 64 MiB) guards gzip.
  * snappy, lz4 and zstd are UNSUPPORTED_FOR_MESSAGE_FORMAT; other faults are CORRUPT_MESSAGE.
@@ -182,9 +184,33 @@ export interface ReadOptions {
    * given, the header is not read and the CRC not computed a second time.
    */
   checkedHeader?: BatchHeader;
+  /**
+   * Demand a producer's shape: offsetDeltas exactly 0..n-1 and lastOffsetDelta n-1. Without it a
+   * compacted batch (records removed, offsets kept) is valid too.
+   */
+  dense?: boolean;
 }
 
 async function readBatch(batch: Uint8Array, collect: boolean, options: ReadOptions): Promise<[BatchHeader, DecodedRecord[]]> {
+  const [header, records] = await readBatchRecords(batch, { collect, dense: false }, options);
+  return [header, records];
+}
+
+/**
+ * readBatch with the record reading spelled out (see records.ts RecordReading): the one place a
+ * batch is checked and its records read, for decodeRecords, validateBatch and compaction.
+ * `reading.dense` is overridden by `options.dense` when that is set. Returns the buffer the records
+ * were read from (the batch, or its decompressed records) so that spans can be cut from it.
+ *
+ * @example
+ * const spans: number[] = [];
+ * const [header, records, raw] = await readBatchRecords(batch, { collect: true, dense: false, spans });
+ */
+export async function readBatchRecords(
+  batch: Uint8Array,
+  reading: RecordReading,
+  options: ReadOptions = {},
+): Promise<[BatchHeader, DecodedRecord[], Uint8Array]> {
   const maxUncompressedBytes = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
   const header = options.checkedHeader ?? readBatchHeader(batch, 0);
   if (header.size !== batch.length) {
@@ -194,7 +220,9 @@ async function readBatch(batch: Uint8Array, collect: boolean, options: ReadOptio
     );
   }
   if (header.recordCount === 0) throw new EdgelogError("CORRUPT_MESSAGE", "the batch holds no records (recordsCount 0)");
-  if (header.lastOffsetDelta !== header.recordCount - 1) {
+  const dense = options.dense ?? reading.dense;
+  const how: RecordReading = { ...reading, dense };
+  if (dense ? header.lastOffsetDelta !== header.recordCount - 1 : header.lastOffsetDelta < header.recordCount - 1) {
     throw new EdgelogError(
       "CORRUPT_MESSAGE",
       `lastOffsetDelta ${header.lastOffsetDelta} disagrees with recordsCount ${header.recordCount}`,
@@ -205,10 +233,10 @@ async function readBatch(batch: Uint8Array, collect: boolean, options: ReadOptio
   }
   switch (header.compression) {
     case "none":
-      return [header, readRecords(batch, RECORD_BATCH_OVERHEAD, batch.length, header, collect)];
+      return [header, readRecords(batch, RECORD_BATCH_OVERHEAD, batch.length, header, how), batch];
     case "gzip": {
       const raw = await gunzip(batch.subarray(RECORD_BATCH_OVERHEAD), maxUncompressedBytes);
-      return [header, readRecords(raw, 0, raw.length, header, collect)];
+      return [header, readRecords(raw, 0, raw.length, header, how), raw];
     }
     default:
       throw new EdgelogError(

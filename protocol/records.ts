@@ -6,7 +6,8 @@
  *   length             varint   bytes of the rest of this record
  *   attributes         int8     unused by Kafka so far: written 0, ignored on read
  *   timestampDelta     varlong  timestamp - baseTimestamp
- *   offsetDelta        varint   offset - baseOffset: 0, 1, 2... in order
+ *   offsetDelta        varint   offset - baseOffset: 0, 1, 2... as a producer writes them; after
+ *                               compaction strictly increasing with gaps, the last <= lastOffsetDelta
  *   keyLength          varint   -1 = null key
  *   key                bytes
  *   valueLength        varint   -1 = null value
@@ -148,18 +149,30 @@ function writeBytesField(w: Writer, bytes: Uint8Array | null | undefined): void 
   w.raw(bytes);
 }
 
+/** How readRecords reads: what it keeps and how strict it is about offsetDeltas. */
+export interface RecordReading {
+  /** Return the records (false: only check them, allocating nothing per record). */
+  collect: boolean;
+  /** Require offsetDeltas 0..n-1, as a producer writes them (false: a compacted batch's gaps are allowed). */
+  dense: boolean;
+  /** When given, each record's [start, end) byte positions in `bytes` are pushed to it, in order. */
+  spans?: number[];
+}
+
 /**
  * Reads and checks the records in `bytes[start..end)` against their batch header: exactly
- * recordCount records, offsetDeltas 0..n-1 in order, every length inside its record, each
+ * recordCount records, offsetDeltas strictly increasing and at most lastOffsetDelta (0..n-1
+ * exactly when `dense`), every length inside its record, each
  * record's fields ending exactly at its length, the records ending exactly at `end`, UTF-8
  * header keys, non-negative safe-integer timestamps whose newest is the header's maxTimestamp
  * (create-time batches). With `collect` false it only checks (no allocations
  * per record) and returns an empty array. Throws CORRUPT_MESSAGE naming the record at fault.
  *
  * @example
- * const records = readRecords(batch, 61, batch.length, readBatchHeader(batch), true);
+ * const records = readRecords(batch, 61, batch.length, readBatchHeader(batch), { collect: true, dense: false });
  */
-export function readRecords(bytes: Uint8Array, start: number, end: number, header: BatchHeader, collect: boolean): DecodedRecord[] {
+export function readRecords(bytes: Uint8Array, start: number, end: number, header: BatchHeader, reading: RecordReading): DecodedRecord[] {
+  const { collect, dense, spans } = reading;
   const count = header.recordCount;
   if (count > (end - start) / MIN_RECORD_SIZE) {
     throw new EdgelogError(
@@ -169,7 +182,8 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
   }
   const out: DecodedRecord[] = collect ? new Array<DecodedRecord>(count) : [];
   const reader = new Reader(bytes, start, end);
-  const { baseOffset, baseTimestamp, maxTimestamp } = header;
+  const { baseOffset, baseTimestamp, maxTimestamp, lastOffsetDelta } = header;
+  let previousDelta = -1;
   const logAppend = header.timestampType === "logAppend";
   let newest = -Infinity;
   let i = 0;
@@ -177,6 +191,7 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
     for (; i < count; i++) {
       if (reader.pos >= end) throw new EdgelogError("CORRUPT_MESSAGE", `recordsCount is ${count} but the records end after ${i}`);
       reader.end = end;
+      const recordStart = reader.pos;
       const length = reader.varint();
       const recordEnd = reader.pos + length;
       if (length < MIN_RECORD_SIZE - 1) throw new EdgelogError("CORRUPT_MESSAGE", `length ${length} is shorter than any record`);
@@ -186,7 +201,11 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
       reader.skip(1); // attributes: unused
       const timestampDelta = reader.varlong();
       const offsetDelta = reader.varint();
-      if (offsetDelta !== i) throw new EdgelogError("CORRUPT_MESSAGE", `offsetDelta ${offsetDelta} is out of order (expected ${i})`);
+      if (dense ? offsetDelta !== i : offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
+        const expected = dense ? `${i}` : `in (${previousDelta}, ${lastOffsetDelta}]`;
+        throw new EdgelogError("CORRUPT_MESSAGE", `offsetDelta ${offsetDelta} is out of order (expected ${expected})`);
+      }
+      previousDelta = offsetDelta;
       const key = readBytesField(reader, "key", collect);
       const value = readBytesField(reader, "value", collect);
       const headerCount = reader.varint();
@@ -212,7 +231,8 @@ export function readRecords(bytes: Uint8Array, start: number, end: number, heade
         throw new EdgelogError("CORRUPT_MESSAGE", `timestamp ${timestamp} is outside the safe integer range`);
       if (timestamp < 0) throw new EdgelogError("INVALID_TIMESTAMP", `timestamp ${timestamp} is negative`);
       if (timestamp > newest) newest = timestamp;
-      if (collect) out[i] = { offset: baseOffset + i, timestamp, key, value, headers };
+      if (collect) out[i] = { offset: baseOffset + offsetDelta, timestamp, key, value, headers };
+      if (spans) spans.push(recordStart, recordEnd);
     }
   } catch (error) {
     if (error instanceof EdgelogError) throw new EdgelogError(error.code, `record ${i}: ${error.message}`);

@@ -30,7 +30,33 @@ export const TOPIC_CONFIG = {
     "The log is trimmed (oldest batches first) while it stays above this size; -1 = no limit",
   ),
   "max.message.bytes": integer(0, MAX_MESSAGE_BYTES_CEILING, 1_048_588, "The largest record batch a producer may append, in bytes"),
-  "cleanup.policy": { kind: "enum", values: ["delete"], default: "delete", description: 'Only "delete" (compaction is not built)' },
+  "cleanup.policy": {
+    kind: "enum",
+    values: ["delete", "compact", "compact,delete"],
+    default: "delete",
+    description:
+      '"delete": retention.ms and retention.bytes remove old batches; "compact": only the latest record of each key is kept (keyless records are refused); "compact,delete": both',
+  },
+  "min.cleanable.dirty.ratio": {
+    kind: "number",
+    min: 0,
+    max: 1,
+    default: 0.5,
+    description: "Compaction runs when the not-yet-compacted part of the log is at least this share of it (by bytes)",
+  },
+  "min.compaction.lag.ms": integer(0, Number.MAX_SAFE_INTEGER, 0, "Records younger than this are never compacted"),
+  "max.compaction.lag.ms": integer(
+    1,
+    Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+    "Records older than this are compacted even when the dirty ratio is below min.cleanable.dirty.ratio",
+  ),
+  "delete.retention.ms": integer(
+    0,
+    Number.MAX_SAFE_INTEGER,
+    86_400_000,
+    "On a compacted topic, a tombstone (null value) is kept this long after compaction first reaches it, then removed",
+  ),
   "min.insync.replicas": integer(
     1,
     Number.MAX_SAFE_INTEGER,
@@ -51,7 +77,7 @@ export const TOPIC_CONFIG = {
 } as const;
 
 type Table = typeof TOPIC_CONFIG;
-type ValueOf<E> = E extends { kind: "integer" }
+type ValueOf<E> = E extends { kind: "integer" | "number" }
   ? number
   : E extends { kind: "boolean" }
     ? boolean
@@ -66,12 +92,17 @@ export type TopicConfig = { -readonly [K in keyof Table]: ValueOf<Table[K]> };
 export const DEFAULT_TOPIC_CONFIG = Object.fromEntries(Object.entries(TOPIC_CONFIG).map(([k, e]) => [k, e.default])) as TopicConfig;
 
 const DECIMAL = /^-?\d{1,16}$/;
+const RATIO = /^\d{1,3}(\.\d{1,16})?$/;
 
 /** A value as a request may give it: a JSON number or boolean, or its text. */
 function inputValue(e: Table[keyof Table]): z.ZodType {
   if (e.kind === "integer") {
     const range = z.int().min(e.min).max(e.max);
     return z.union([range, z.string().regex(DECIMAL).transform(Number).pipe(range)]).meta({ description: e.description });
+  }
+  if (e.kind === "number") {
+    const range = z.number().min(e.min).max(e.max);
+    return z.union([range, z.string().regex(RATIO).transform(Number).pipe(range)]).meta({ description: e.description });
   }
   if (e.kind === "boolean")
     return z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]).meta({ description: e.description });
@@ -81,6 +112,7 @@ function inputValue(e: Table[keyof Table]): z.ZodType {
 /** A value as answers give it. */
 function outputValue(e: Table[keyof Table]): z.ZodType {
   if (e.kind === "integer") return z.int().min(e.min).max(e.max).meta({ description: e.description, default: e.default });
+  if (e.kind === "number") return z.number().min(e.min).max(e.max).meta({ description: e.description, default: e.default });
   if (e.kind === "boolean") return z.boolean().meta({ description: e.description, default: e.default });
   return z.enum(e.values).meta({ description: e.description, default: e.default });
 }

@@ -137,8 +137,13 @@ describe("records must agree with the header", () => {
     await expectRejected(batchOf(two(ok(0), ok(1)), { recordCount: -1, lastOffsetDelta: 1 }), "CORRUPT_MESSAGE", /negative/);
   });
 
-  it("a lastOffsetDelta other than recordsCount - 1 is CORRUPT_MESSAGE", async () => {
-    await expectRejected(batchOf(two(ok(0), ok(1)), { recordCount: 2, lastOffsetDelta: 2 }), "CORRUPT_MESSAGE", /lastOffsetDelta 2/);
+  it("a lastOffsetDelta other than recordsCount - 1 is CORRUPT_MESSAGE from a producer (dense); compaction's larger one is valid in the log", async () => {
+    const sparse = batchOf(two(ok(0), ok(1)), { recordCount: 2, lastOffsetDelta: 2 });
+    await expectError(() => decodeRecords(sparse, { dense: true }), "CORRUPT_MESSAGE", /lastOffsetDelta 2/);
+    await expectError(() => validateBatch(sparse, { dense: true }), "CORRUPT_MESSAGE", /lastOffsetDelta 2/);
+    expect((await decodeRecords(sparse)).map((r) => r.offset)).toEqual([0, 1]);
+    // Fewer offsets than records is never valid.
+    await expectRejected(batchOf(two(ok(0), ok(1)), { recordCount: 2, lastOffsetDelta: 0 }), "CORRUPT_MESSAGE", /lastOffsetDelta 0/);
   });
 
   it("offsetDeltas out of order, skipping or repeating are CORRUPT_MESSAGE", async () => {

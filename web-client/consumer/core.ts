@@ -134,13 +134,17 @@ export class ConsumerCore {
     return res.offset as number;
   }
 
-  /** Hands a batch to the handler (one at a time), moves the position, caches it, commits. */
-  async handle(o: Owned, records: JsonRecord[], highWatermark: number): Promise<void> {
+  /**
+   * Hands a batch to the handler (one at a time), moves the position, caches it, commits. The
+   * position goes to `nextOffset` when the read names it (it passes offsets compaction removed
+   * after the last record, so a consumer at the end commits the high watermark: lag 0).
+   */
+  async handle(o: Owned, records: JsonRecord[], highWatermark: number, nextOffset = 0): Promise<void> {
     if (records.length === 0) return;
     await this.#serialized(async () => {
       if (o.stopping) return; // taken away while queued: the new owner reads it from the commit
       await this.#handler!({ topic: o.tp.topic, partition: o.tp.partition, records, highWatermark });
-      o.position = records[records.length - 1].offset + 1;
+      o.position = Math.max(records[records.length - 1].offset + 1, nextOffset);
       await this.options.offsetCache?.put(this.options.groupId, o.tp, { offset: o.position, resetId: o.resetId });
     }).catch((err) => this.fail(err));
     if (this.failure) return;

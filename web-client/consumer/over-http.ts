@@ -118,6 +118,7 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
   while (core.running && !o.stopping) {
     let records: JsonRecord[];
     let highWatermark: number;
+    let nextOffset: number;
     try {
       const res = await core.http.send(
         "GET",
@@ -129,6 +130,7 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
       // The body is read under the same signal: an abort can land here too, not only in fetch().
       const bytes = new Uint8Array(await res.arrayBuffer());
       highWatermark = Number(res.headers.get(HEADERS.highWatermark));
+      nextOffset = Number(res.headers.get(HEADERS.nextOffset) ?? o.position);
       records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true });
     } catch (err) {
       if (o.stopping || !core.running) return; // our own abort: expected
@@ -147,8 +149,13 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
       continue;
     }
     backoff = 50;
-    if (records.length === 0 || o.stopping) continue;
-    await core.handle(o, records, highWatermark);
+    if (o.stopping) continue;
+    if (records.length === 0) {
+      // Only offsets compaction removed: step past them.
+      if (nextOffset > o.position) o.position = nextOffset;
+      continue;
+    }
+    await core.handle(o, records, highWatermark, nextOffset);
     if (core.failure) return;
   }
 }

@@ -31,13 +31,14 @@ export async function consumeOverSocket(core: ConsumerCore): Promise<"fallback" 
         WebSocket: core.options.WebSocket,
         maxFailedConnects: 3,
         onAssignment: (a) => assigned(core, a),
-        onRecords: async ({ topic, partition, records, highWatermark }) => {
+        onRecords: async ({ topic, partition, records, highWatermark, nextOffset }) => {
           const o = core.owned.get(tpKey({ topic, partition }));
           if (o && !o.stopping && core.running)
             await core.handle(
               o,
               records.filter((r) => r.offset >= o.position),
               highWatermark,
+              nextOffset,
             );
         },
         onReset: ({ topic, partition, offset }) => {

@@ -6,6 +6,7 @@
  *   retention-size      delete the oldest batches of a log over retention.bytes
  *   idempotence-expiry  forget idempotency keys and idle producers' state after IDEMPOTENCE_TTL_MS
  *   replica-catch-up    retry followers that are behind and keep the in-sync set honest (replicator.ts)
+ *   compaction          a compaction pass, or the next part of one (cleaner.ts says when)
  * Each job says when it is next due ({@link dueJobs}); the alarm is set for the earliest
  * ({@link planAlarm}). When it fires the object runs every job: each is idempotent and finds
  * nothing to do when it is not due, so an early firing (another job's, or the horizon's) is
@@ -25,7 +26,7 @@ export const SIZE_CHECK_DELAY_MS = 1_000;
 export const REPLICATION_RETRY_MS = 1_000;
 
 /** The jobs that share the alarm. */
-export type AlarmJob = "retention-time" | "retention-size" | "idempotence-expiry" | "replica-catch-up";
+export type AlarmJob = "retention-time" | "retention-size" | "idempotence-expiry" | "replica-catch-up" | "compaction";
 
 /** One job and when it is due (epoch milliseconds; possibly in the past: due at once). */
 export interface Due {
@@ -41,6 +42,8 @@ export interface CheapFacts {
   overSize: boolean;
   /** This replica leads, replicates, and some follower is behind. */
   followersBehind: boolean;
+  /** When compaction is next due (cleaner.ts dueAt), or null; omitted for a topic that does not compact. */
+  compaction?: number | null;
 }
 
 /** What a full plan reads from storage. */
@@ -81,6 +84,7 @@ export function dueJobs(now: number, cheap: CheapFacts, stored?: StoredFacts): D
   if (cheap.hint !== null) dues.push({ job: "idempotence-expiry", at: cheap.hint });
   if (cheap.overSize) dues.push({ job: "retention-size", at: now + SIZE_CHECK_DELAY_MS });
   if (cheap.followersBehind) dues.push({ job: "replica-catch-up", at: now + REPLICATION_RETRY_MS });
+  if (cheap.compaction != null) dues.push({ job: "compaction", at: cheap.compaction });
   if (stored) {
     if (stored.retentionMs >= 0 && stored.oldestBatchTimestamp !== null) {
       dues.push({ job: "retention-time", at: stored.oldestBatchTimestamp + stored.retentionMs + 1 });

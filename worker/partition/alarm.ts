@@ -7,8 +7,9 @@
  * busy append path costs no storage reads and no alarm writes.
  */
 import { dueJobs, IDEMPOTENCE_TTL_MS, needsFullPlan, planAlarm, type StoredFacts } from "./alarm-plan";
+import { Cleaner } from "./cleaner";
 import type { PartitionLog } from "./log";
-import { enforceRetention, overSizeLimit } from "./retention";
+import { deletes, enforceRetention, overSizeLimit } from "./retention";
 
 /** What the alarm needs from its object. */
 export interface AlarmHost {
@@ -18,18 +19,22 @@ export interface AlarmHost {
   resumeReplication(now: number): void;
   /** False while a fault makes this replica unreachable: the alarm does nothing then. */
   healthy(): boolean;
+  /** A compaction pass ended: followers take its result. */
+  compacted(): void;
 }
 
 export class PartitionAlarm {
   #storage: DurableObjectStorage;
   #log: PartitionLog;
   #host: AlarmHost;
+  #cleaner: Cleaner;
   #alarmAt: number | null = null;
 
   constructor(storage: DurableObjectStorage, log: PartitionLog, host: AlarmHost) {
     this.#storage = storage;
     this.#log = log;
     this.#host = host;
+    this.#cleaner = new Cleaner(log, storage.sql);
   }
 
   /** Learns the alarm set before a restart (run inside blockConcurrencyWhile). */
@@ -40,6 +45,7 @@ export class PartitionAlarm {
   /** The object's storage, its alarm with it, was wiped. */
   forget(): void {
     this.#alarmAt = null;
+    this.#cleaner.forget();
   }
 
   /**
@@ -49,8 +55,15 @@ export class PartitionAlarm {
   async arm(now: number, hint: number | null = null, full = false): Promise<void> {
     const assignment = this.#log.assignment;
     if (!assignment) return;
-    const cheap = { hint, overSize: overSizeLimit(this.#log, assignment.config), followersBehind: this.#host.followersBehind() };
-    const stored = needsFullPlan(this.#alarmAt, full) ? this.#storedFacts(assignment.config["retention.ms"]) : undefined;
+    const cheap = {
+      hint,
+      overSize: overSizeLimit(this.#log, assignment.config),
+      followersBehind: this.#host.followersBehind(),
+      compaction: this.#cleaner.dueAt(now),
+    };
+    const stored = needsFullPlan(this.#alarmAt, full)
+      ? this.#storedFacts(deletes(assignment.config) ? assignment.config["retention.ms"] : -1)
+      : undefined;
     const at = planAlarm(now, this.#alarmAt, dueJobs(now, cheap, stored));
     if (at === null) return;
     await this.#storage.setAlarm(at);
@@ -72,7 +85,9 @@ export class PartitionAlarm {
     enforceRetention(this.#log, assignment.config, now);
     this.#log.expireIdempotenceState(now - IDEMPOTENCE_TTL_MS, now - IDEMPOTENCE_TTL_MS);
     this.#host.resumeReplication(now);
-    await this.arm(now);
+    const compaction = await this.#cleaner.run(now);
+    if (compaction.ended) this.#host.compacted();
+    await this.arm(Date.now());
   }
 
   #storedFacts(retentionMs: number): StoredFacts {

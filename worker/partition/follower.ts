@@ -5,6 +5,7 @@
  * The rules are runtime-free (leadership.ts admitReplicated, leader-epochs.ts reconcile); this
  * applies them to the log.
  */
+import { splitBatches } from "../../protocol/record-batch";
 import { reconcile } from "./leader-epochs";
 import { admitReplicated } from "./leadership";
 import type { PartitionLog } from "./log";
@@ -22,7 +23,7 @@ export function joinLeader(log: PartitionLog, request: FollowRequest): void {
 }
 
 /**
- * Appends the leader's batches (refused unless they come from the leader of this replica's epoch
+ * Takes the leader's compacted batches when the call carries them, then appends the leader's batches (refused unless they come from the leader of this replica's epoch
  * and continue its log) and learns its high watermark. `afterLocalWrite` runs between the two
  * (a crash-mid-append fault strikes there).
  */
@@ -33,6 +34,11 @@ export async function takeBatches(
   afterLocalWrite: () => Promise<void>,
 ): Promise<void> {
   admitReplicated(log.owner, request, log.logEndOffset);
+  const sync = request.compacted;
+  if (sync) {
+    const batches = splitBatches(sync.data).map(({ header, bytes }) => ({ baseOffset: header.baseOffset, data: bytes.slice() }));
+    log.takeCompacted(sync.from, sync.to, batches, sync.done ? { cleanOffset: sync.cleanOffset, gen: sync.gen } : undefined);
+  }
   if (request.data.byteLength > 0) {
     log.appendReplicated(request.data, request.keys, now);
     await afterLocalWrite();

@@ -1,5 +1,10 @@
 /**
- * The partition log: record batches in SQLite, dense offsets from 0, atomic appends.
+ * The partition log: record batches in SQLite, offsets from 0, atomic appends.
+ *
+ * Offsets are dense as appended; compaction (cleaner.ts) later removes records from batches, or
+ * whole batches, so a compacted log has gaps, which every read path steps over: a read starts at
+ * the first batch holding an offset at or after the one asked for, and its nextOffset passes
+ * any removed tail.
  *
  * This class is the whole of the log's logic; the Durable Object around it only wires storage,
  * alarms and RPC. It never loads the log: appends write one row, reads select only the rows they
@@ -19,6 +24,27 @@ import type { AppendedBatch, AppendRequest, AppendResult, LogStatus, PartitionAs
 /** The most batches one read returns (bounds a read of tiny batches with no record limit). */
 const MAX_BATCHES_PER_READ = 10_000;
 
+/** A batch compaction rewrites: its new bytes, or null when it goes. */
+export interface BatchChange {
+  baseOffset: number;
+  data: Uint8Array | null;
+}
+
+/** A stored batch as compaction reads it. */
+export interface StoredBatch extends Record<string, SqlStorageValue> {
+  base_offset: number;
+  last_offset: number;
+  size: number;
+  time_index: number;
+  data: ArrayBuffer;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 interface MetaRow extends Record<string, SqlStorageValue> {
   key: string;
   value: string;
@@ -32,9 +58,22 @@ export class PartitionLog {
   logStartOffset = 0;
   logEndOffset = 0;
   highWatermark = 0;
-  /** Byte position of the first stored batch, and of the end of the log. */
+  /**
+   * Byte position of the first stored batch, and of the end of the log. Positions are logical:
+   * the bytes appended before a batch, which compaction does not change (it shrinks batches in
+   * place), so replicas agree on them and a suffix's appended size is still a subtraction.
+   */
   startPosition = 0;
   endPosition = 0;
+  /** Bytes compaction removed from the batches still stored: the log holds `endPosition - startPosition - compactedBytes`. */
+  compactedBytes = 0;
+  /**
+   * Compaction's progress (see cleaner.ts): every batch below `cleanOffset` was compacted at
+   * least once, by the pass named `cleanGen` ("<leader epoch>.<pass>", "" before any). A
+   * follower whose generation differs from its leader's takes the leader's compacted batches.
+   */
+  cleanOffset = 0;
+  cleanGen = "";
   #lastTimeIndex = -1;
   /** Cached MAX(epoch) of leader_epochs; null when it must be read again. */
   #lastEpoch: number | null = null;
@@ -69,21 +108,21 @@ export class PartitionLog {
     );
     const assignment = meta.get("assignment");
     this.assignment = assignment ? (JSON.parse(assignment) as PartitionAssignment) : null;
-    const first = this.#sql
-      .exec<{ base_offset: number; position: number }>("SELECT base_offset, position FROM batches ORDER BY base_offset LIMIT 1")
-      .toArray()[0];
     const last = this.#sql
       .exec<{ last_offset: number; position: number; size: number; time_index: number }>(
         "SELECT last_offset, position, size, time_index FROM batches ORDER BY base_offset DESC LIMIT 1",
       )
       .toArray()[0];
-    const emptyStart = Number(meta.get("log_start_offset") ?? 0);
-    const emptyPosition = Number(meta.get("start_position") ?? 0);
-    this.logStartOffset = first ? first.base_offset : emptyStart;
-    this.startPosition = first ? first.position : emptyPosition;
-    this.logEndOffset = last ? last.last_offset + 1 : emptyStart;
-    this.endPosition = last ? last.position + last.size : emptyPosition;
+    // The start is what retention (or a reset) last recorded, not the first row: compaction may
+    // have emptied the first batches, and offsets below the first row are still in the log.
+    this.logStartOffset = Number(meta.get("log_start_offset") ?? 0);
+    this.startPosition = Number(meta.get("start_position") ?? 0);
+    this.logEndOffset = last ? last.last_offset + 1 : this.logStartOffset;
+    this.endPosition = last ? last.position + last.size : this.startPosition;
     this.#lastTimeIndex = last ? last.time_index : -1;
+    this.compactedBytes = Number(meta.get("compacted_bytes") ?? 0);
+    this.cleanOffset = Number(meta.get("clean_offset") ?? 0);
+    this.cleanGen = meta.get("clean_gen") ?? "";
     // A leader alone in its in-sync set commits what it appends; otherwise the watermark is the
     // one last recorded (the leader recomputes it as followers report, a follower learns it).
     const alone = this.assignment !== null && this.isLeader && this.assignment.isr.length === 1;
@@ -163,9 +202,15 @@ export class PartitionLog {
   forget(): void {
     this.assignment = null;
     this.logStartOffset = this.logEndOffset = this.highWatermark = 0;
-    this.startPosition = this.endPosition = 0;
+    this.startPosition = this.endPosition = this.compactedBytes = this.cleanOffset = 0;
+    this.cleanGen = "";
     this.#lastTimeIndex = -1;
     this.#lastEpoch = null;
+  }
+
+  /** The bytes the log holds (what retention.bytes limits). */
+  get sizeBytes(): number {
+    return this.endPosition - this.startPosition - this.compactedBytes;
   }
 
   /** Replaces the topic config unless it is older than the one held; answers whether it did. */
@@ -332,24 +377,39 @@ export class PartitionLog {
     let bytes = 0;
     let nextOffset = offset;
     if (offset < limit) {
+      // The batch holding `offset`; when compaction emptied it, the reader starts at the next one.
       const start = this.#sql
-        .exec<{ base_offset: number }>("SELECT base_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1", offset)
+        .exec<{ base_offset: number; last_offset: number }>(
+          "SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1",
+          offset,
+        )
         .toArray()[0];
+      const rowLimit = Math.min(Math.max(1, maxRecords), MAX_BATCHES_PER_READ);
       const cursor = this.#sql.exec<{ last_offset: number; size: number; data: ArrayBuffer }>(
         "SELECT last_offset, size, data FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT ?",
-        start ? start.base_offset : this.logStartOffset,
+        start && start.last_offset >= offset ? start.base_offset : offset,
         limit,
-        Math.min(Math.max(1, maxRecords), MAX_BATCHES_PER_READ),
+        rowLimit,
       );
-      let records = 0;
+      let rows = 0;
+      let full = false;
       for (const row of cursor) {
-        if (chunks.length > 0 && bytes + row.size > maxBytes) break;
+        if (chunks.length > 0 && bytes + row.size > maxBytes) {
+          full = true;
+          break;
+        }
         chunks.push(row.data);
         bytes += row.size;
+        rows++;
         nextOffset = row.last_offset + 1;
-        records = nextOffset - offset;
-        if (records >= maxRecords || bytes >= maxBytes) break;
+        if (nextOffset - offset >= maxRecords || bytes >= maxBytes) {
+          full = true;
+          break;
+        }
       }
+      // Every batch below the limit was read: whatever lies between the last and the limit was
+      // compacted away, so the reader goes on from the limit (and never reads that gap again).
+      if (!full && rows < rowLimit) nextOffset = limit;
     }
     const data = new Uint8Array(bytes);
     let at = 0;
@@ -360,6 +420,200 @@ export class PartitionLog {
     return { data, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset, nextOffset };
   }
 
+  /** Stored batches with base offsets in [from, to), at most `limit`, in offset order (compaction walks them). */
+  batchesBetween(from: number, to: number, limit: number): StoredBatch[] {
+    return this.#sql
+      .exec<StoredBatch>(
+        "SELECT base_offset, last_offset, size, time_index, data FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT ?",
+        from,
+        to,
+        limit,
+      )
+      .toArray();
+  }
+
+  /**
+   * Applies compaction to stored batches, in one transaction: each change replaces a batch's
+   * bytes with a smaller batch of the records it keeps (same offsets, so the row keeps its base
+   * and last offset, its position and its time index) or deletes the batch (null). A batch no
+   * longer stored (retention removed it meanwhile) is skipped, unless `restore` (a follower
+   * taking its leader's batches, see takeCompacted) asks for it to be stored again.
+   * `progress`, given, records how far compaction has reached and the pass's generation with
+   * the same write.
+   */
+  compact(changes: BatchChange[], progress?: { cleanOffset: number; gen: string }, restore = false): void {
+    let compacted = this.compactedBytes;
+    this.#storage.transactionSync(() => {
+      for (const { baseOffset, data } of changes) {
+        const row = this.#sql.exec<{ size: number }>("SELECT size FROM batches WHERE base_offset = ?", baseOffset).toArray()[0];
+        if (!row) {
+          if (restore && data !== null && baseOffset >= this.logStartOffset && baseOffset < this.logEndOffset) {
+            this.#restoreBatch(baseOffset, data);
+            compacted -= data.byteLength;
+          }
+          continue;
+        }
+        if (data === null) {
+          this.#sql.exec("DELETE FROM batches WHERE base_offset = ?", baseOffset);
+          compacted += row.size;
+        } else {
+          const maxTimestamp = readBatchHeader(data, 0, { checkCrc: false }).maxTimestamp;
+          this.#sql.exec(
+            "UPDATE batches SET data = ?, size = ?, max_timestamp = ? WHERE base_offset = ?",
+            data,
+            data.byteLength,
+            maxTimestamp,
+            baseOffset,
+          );
+          compacted += row.size - data.byteLength;
+        }
+      }
+      compacted = Math.max(0, compacted);
+      if (compacted !== this.compactedBytes) this.#putMeta("compacted_bytes", String(compacted));
+      if (progress) {
+        this.#putMeta("clean_offset", String(progress.cleanOffset));
+        this.#putMeta("clean_gen", progress.gen);
+      }
+    });
+    // The bounds stay: the log start is recorded apart from the rows, and the cleaner never
+    // removes a leader's last batch (a follower's may go, which a restart reads as an earlier
+    // log end, from where the leader ships what follows the gap).
+    this.compactedBytes = compacted;
+    if (progress) {
+      this.cleanOffset = progress.cleanOffset;
+      this.cleanGen = progress.gen;
+    }
+  }
+
+  /**
+   * A follower takes its leader's batches for [from, to): each of its own batches there becomes
+   * the leader's (the same offsets; the bytes compaction left), goes if the leader's compaction
+   * removed it, or comes back if the leader still holds what this replica compacted away (it
+   * compacted further while it led). `progress` on the last range of a sync records the
+   * leader's compaction state, after which this replica's log below it is the leader's, byte
+   * for byte.
+   */
+  takeCompacted(from: number, to: number, batches: BatchChange[], progress?: { cleanOffset: number; gen: string }): void {
+    const leader = new Map(batches.map((b) => [b.baseOffset, b.data]));
+    const changes: BatchChange[] = [];
+    for (const row of this.#sql.exec<{ base_offset: number; size: number; data: ArrayBuffer }>(
+      "SELECT base_offset, size, data FROM batches WHERE base_offset >= ? AND base_offset < ?",
+      from,
+      to,
+    )) {
+      const theirs = leader.get(row.base_offset);
+      leader.delete(row.base_offset);
+      if (theirs === undefined || theirs === null) changes.push({ baseOffset: row.base_offset, data: null });
+      else if (theirs.byteLength !== row.size || !sameBytes(theirs, new Uint8Array(row.data)))
+        changes.push({ baseOffset: row.base_offset, data: theirs });
+    }
+    for (const [baseOffset, data] of leader) if (data !== null) changes.push({ baseOffset, data });
+    this.compact(changes, progress, true);
+  }
+
+  /** Stores again a batch this replica compacted away, between its neighbours (positions and time index from them). */
+  #restoreBatch(baseOffset: number, data: Uint8Array): void {
+    const header = readBatchHeader(data, 0, { checkCrc: true });
+    const next = this.#sql
+      .exec<{ position: number; time_index: number }>(
+        "SELECT position, time_index FROM batches WHERE base_offset > ? ORDER BY base_offset LIMIT 1",
+        baseOffset,
+      )
+      .toArray()[0];
+    const timeIndex = next ? next.time_index : Math.max(this.#lastTimeIndex, header.maxTimestamp);
+    this.#sql.exec(
+      "INSERT INTO batches (base_offset, last_offset, position, size, max_timestamp, time_index, leader_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      baseOffset,
+      baseOffset + header.lastOffsetDelta,
+      next ? next.position : this.endPosition,
+      data.byteLength,
+      header.maxTimestamp,
+      timeIndex,
+      header.partitionLeaderEpoch,
+      data,
+    );
+  }
+
+  /** The base offset of the last stored batch (which compaction never touches), or null for an empty log. */
+  lastBatchBase(): number | null {
+    const row = this.#sql.exec<{ base_offset: number }>("SELECT base_offset FROM batches ORDER BY base_offset DESC LIMIT 1").toArray()[0];
+    return row ? row.base_offset : null;
+  }
+
+  /** The first batch whose running max timestamp is after `time` (records from it on are younger). */
+  firstBatchAfter(time: number): { baseOffset: number; timeIndex: number } | null {
+    const row = this.#sql
+      .exec<{ base_offset: number; time_index: number }>(
+        "SELECT base_offset, time_index FROM batches WHERE time_index > ? ORDER BY time_index, base_offset LIMIT 1",
+        time,
+      )
+      .toArray()[0];
+    return row ? { baseOffset: row.base_offset, timeIndex: row.time_index } : null;
+  }
+
+  /** The base offset of the batch holding `offset`, or of the first after it (compaction left a gap), or null. */
+  batchStartingAt(offset: number): number | null {
+    const holding = this.#sql
+      .exec<{ base_offset: number; last_offset: number }>(
+        "SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1",
+        offset,
+      )
+      .toArray()[0];
+    if (holding && holding.last_offset >= offset) return holding.base_offset;
+    const next = this.#sql
+      .exec<{ base_offset: number }>("SELECT base_offset FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", offset)
+      .toArray()[0];
+    return next ? next.base_offset : null;
+  }
+
+  /** The running max timestamp of the first batch compaction has not reached, or null when it reached them all. */
+  firstDirtyTime(): number | null {
+    const row = this.#sql
+      .exec<{ time_index: number }>("SELECT time_index FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", this.cleanOffset)
+      .toArray()[0];
+    return row ? row.time_index : null;
+  }
+
+  /** Where the part of the log compaction has not reached begins, in bytes (see cleanOffset). */
+  cleanPosition(): number {
+    const row = this.#sql
+      .exec<{ position: number }>("SELECT position FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", this.cleanOffset)
+      .toArray()[0];
+    return row ? row.position : this.endPosition;
+  }
+
+  /** The stored batches with base offsets in [from, to), up to `maxBytes` (at least one), for a follower's compaction sync. */
+  batchesForSync(from: number, to: number, maxBytes: number): { data: Uint8Array; next: number } {
+    const rows: ArrayBuffer[] = [];
+    let bytes = 0;
+    let next = to;
+    for (const row of this.#sql.exec<{ base_offset: number; size: number; data: ArrayBuffer }>(
+      "SELECT base_offset, size, data FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT ?",
+      from,
+      to,
+      MAX_BATCHES_PER_READ,
+    )) {
+      if (rows.length > 0 && bytes + row.size > maxBytes) {
+        next = row.base_offset;
+        break;
+      }
+      rows.push(row.data);
+      bytes += row.size;
+    }
+    if (rows.length === MAX_BATCHES_PER_READ && next === to) {
+      const last = new Uint8Array(rows[rows.length - 1]);
+      const header = readBatchHeader(last, 0, { checkCrc: false });
+      next = Math.min(to, header.baseOffset + header.lastOffsetDelta + 1);
+    }
+    const data = new Uint8Array(bytes);
+    let at = 0;
+    for (const row of rows) {
+      data.set(new Uint8Array(row), at);
+      at += row.byteLength;
+    }
+    return { data, next };
+  }
+
   /** Idempotency keys whose answers name offsets in [from, to), to ship with those batches. */
   requestKeysBetween(from: number, to: number): RequestKeyRow[] {
     return this.#idempotence.keysBetween(from, to);
@@ -367,7 +621,7 @@ export class PartitionLog {
 
   /**
    * A follower appends batches the leader shipped, at the offsets the leader gave them: they
-   * must start at this log's end. Producer state is advanced from the batch headers, the
+   * continue this log's end (past any offsets the leader's compaction removed). Producer state is advanced from the batch headers, the
    * leader's idempotency keys are stored, and epochs are recorded, all in one transaction, so
    * a follower that becomes leader recognises retries just as the old leader would have.
    */
@@ -376,7 +630,9 @@ export class PartitionLog {
     let expected = this.logEndOffset;
     for (let at = 0; at < data.byteLength; ) {
       const header = readBatchHeader(data, at, { checkCrc: true });
-      if (header.baseOffset !== expected) {
+      // A batch may start after the previous one's end: the leader compacted away the batches
+      // between (offsets are never reused, so it can never start before).
+      if (header.baseOffset < expected) {
         throw new EdgelogError(
           "OFFSET_OUT_OF_RANGE",
           `replicated batch starts at ${header.baseOffset}, this replica's log ends at ${expected}`,
@@ -442,6 +698,7 @@ export class PartitionLog {
       .exec<{ position: number }>("SELECT position FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", cut)
       .toArray()[0];
     if (!cutRow) return;
+    const compacted = this.compactedBytes - this.#compactedIn(this.endPosition - cutRow.position, "base_offset >= ?", cut);
     // Headers of the dropped batches (the first 61 bytes of each), for the producer state to roll back.
     const dropped: BatchHeader[] = [];
     for (const row of this.#sql.exec<{ head: ArrayBuffer }>(
@@ -456,7 +713,9 @@ export class PartitionLog {
       this.#lastEpoch = null;
       this.#idempotence.rollBack(dropped, cut);
       if (this.highWatermark > cut) this.#putMeta("high_watermark", String(cut));
+      if (compacted !== this.compactedBytes) this.#putMeta("compacted_bytes", String(compacted));
     });
+    this.compactedBytes = compacted;
     this.logEndOffset = cut;
     this.endPosition = cutRow.position;
     this.highWatermark = Math.min(this.highWatermark, cut);
@@ -478,9 +737,14 @@ export class PartitionLog {
       this.#putMeta("log_start_offset", String(offset));
       this.#putMeta("start_position", String(position));
       this.#putMeta("high_watermark", String(offset));
+      this.#putMeta("compacted_bytes", "0");
+      this.#sql.exec("DELETE FROM meta WHERE key IN ('clean_offset', 'clean_gen', 'tombstone_due')");
+      this.#sql.exec("DELETE FROM clean_passes");
     });
     this.logStartOffset = this.logEndOffset = this.highWatermark = offset;
     this.startPosition = this.endPosition = position;
+    this.compactedBytes = this.cleanOffset = 0;
+    this.cleanGen = "";
     this.#lastTimeIndex = -1;
   }
 
@@ -490,9 +754,12 @@ export class PartitionLog {
    */
   batchAtTimestamp(timestamp: number): Uint8Array | null {
     this.owner;
+    // The time index seeks to the first batch whose running maximum is that new; compaction may
+    // have removed the records that made it so, hence the scan on to one whose own newest is.
     const row = this.#sql
       .exec<{ data: ArrayBuffer }>(
-        "SELECT data FROM batches WHERE time_index >= ? AND base_offset < ? ORDER BY time_index, base_offset LIMIT 1",
+        "SELECT data FROM batches WHERE time_index >= ? AND max_timestamp >= ? AND base_offset < ? ORDER BY time_index, base_offset LIMIT 1",
+        timestamp,
         timestamp,
         this.highWatermark,
       )
@@ -506,7 +773,7 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
       highWatermark: this.highWatermark,
       logEndOffset: this.logEndOffset,
-      sizeBytes: this.endPosition - this.startPosition,
+      sizeBytes: this.sizeBytes,
       leaderEpoch,
       replica,
       leader: leader ?? replica,
@@ -515,14 +782,30 @@ export class PartitionLog {
   }
 
   /** Deletes batches below `offset` (whole batches only) and advances the log start offset. */
-  truncateBefore(firstKeptOffset: number, firstKeptPosition: number): void {
+  truncateBefore(firstKeptOffset: number): void {
+    // Where the first kept batch starts (positions count the bytes compaction removed, so this is
+    // not the last deleted row's position plus its stored size).
+    const next = this.#sql
+      .exec<{ position: number }>("SELECT position FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", firstKeptOffset)
+      .toArray()[0];
+    const firstKeptPosition = next ? next.position : this.endPosition;
+    const compacted = this.compactedBytes - this.#compactedIn(firstKeptPosition - this.startPosition, "base_offset < ?", firstKeptOffset);
     this.#storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM batches WHERE base_offset < ?", firstKeptOffset);
       this.#putMeta("log_start_offset", String(firstKeptOffset));
       this.#putMeta("start_position", String(firstKeptPosition));
+      this.#putMeta("compacted_bytes", String(compacted));
     });
     this.logStartOffset = firstKeptOffset;
     this.startPosition = firstKeptPosition;
+    this.compactedBytes = compacted;
+  }
+
+  /** Bytes compaction removed from the rows `where` selects, which span `extent` logical bytes. */
+  #compactedIn(extent: number, where: string, ...args: SqlStorageValue[]): number {
+    if (this.compactedBytes === 0) return 0;
+    const stored = this.#sql.exec<{ n: number | null }>(`SELECT SUM(size) AS n FROM batches WHERE ${where}`, ...args).one().n ?? 0;
+    return Math.max(0, extent - stored);
   }
 
   /** The oldest batches' metadata, for retention to walk without touching their bytes. */

@@ -81,6 +81,7 @@ export class Partition extends DurableObject<Env> {
         this.#replicator.resume(now);
       },
       healthy: () => this.#faults.healthy,
+      compacted: () => this.#replicator.compacted(),
     });
     ctx.blockConcurrencyWhile(async () => {
       await this.#alarm.load();
@@ -195,7 +196,7 @@ export class Partition extends DurableObject<Env> {
     return attempt(() => {
       this.#adopt({ leader: request.leader, leaderEpoch: request.leaderEpoch, isr: request.isr });
       joinLeader(this.#log, request);
-      return { logEndOffset: this.#log.logEndOffset };
+      return this.#position();
     });
   }
 
@@ -209,7 +210,7 @@ export class Partition extends DurableObject<Env> {
       if (request.keys.length > 0 || request.data.byteLength > 0) {
         await this.#alarm.armQuietly(now, request.keys.length > 0 ? idempotenceExpiry(now) : null);
       }
-      return { logEndOffset: this.#log.logEndOffset };
+      return this.#position();
     });
   }
 
@@ -233,6 +234,10 @@ export class Partition extends DurableObject<Env> {
   async followers(): Promise<Outcome<Record<number, number | null>>> {
     await this.#faults.gate();
     return attempt(() => this.#replicator.positions());
+  }
+
+  #position(): FollowerPosition {
+    return { logEndOffset: this.#log.logEndOffset, cleanGen: this.#log.cleanGen, cleanOffset: this.#log.cleanOffset };
   }
 
   /** Wipes the object: its batches, producer state, keys and alarm (the topic was deleted). */

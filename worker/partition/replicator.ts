@@ -15,6 +15,14 @@
  *   watermark is added back. Both changes go through the controller, which refuses them from a
  *   leader of an old epoch, and take effect here only once it agreed, so the controller never
  *   elects a replica this leader stopped waiting for.
+ * - Compaction (cleaner.ts) runs on the leader only; its followers take its result. Each
+ *   follower answers its compaction state (the generation of the last pass it took, and how far
+ *   it reached); one whose generation is not the leader's, once caught up, is sent every batch
+ *   the leader stores in [log start, max(its clean offset, the leader's)), in ranges of up to
+ *   REPLICATION_BYTES, and makes its own batches there the same (takeCompacted): changed,
+ *   removed, or restored where it had compacted further while it led. The last range records
+ *   the leader's generation, so afterwards both logs hold the same bytes at the same offsets. A
+ *   pass that ends mid-sync starts the sync again.
  * - Followers that are behind are retried with backoff (and by the object's alarm when the
  *   object was restarted), so a follower that comes back catches up with no new writes needed.
  */
@@ -53,6 +61,11 @@ interface Progress {
   caughtUpAt: number;
   failures: number;
   retry: ReturnType<typeof setTimeout> | null;
+  /** The follower's compaction state, as it last answered (null: not known). */
+  cleanGen: string | null;
+  cleanOffset: number;
+  /** A compaction sync under way: the leader generation it ships, and the range still to go. */
+  sync: { gen: string; from: number; to: number } | null;
 }
 
 export class Replicator {
@@ -88,7 +101,17 @@ export class Replicator {
     this.#knownEnd = this.#log.logEndOffset;
     for (const r of replicas) {
       if (r === replica) continue;
-      this.#progress.set(r, { logEnd: null, sentWatermark: -1, inFlight: false, caughtUpAt: now, failures: 0, retry: null });
+      this.#progress.set(r, {
+        logEnd: null,
+        sentWatermark: -1,
+        inFlight: false,
+        caughtUpAt: now,
+        failures: 0,
+        retry: null,
+        cleanGen: null,
+        cleanOffset: 0,
+        sync: null,
+      });
     }
     this.#pumpAll();
     this.#scheduleLagCheck(now);
@@ -112,6 +135,11 @@ export class Replicator {
     this.#knownEnd = this.#log.logEndOffset;
     this.#pumpAll();
     this.#scheduleLagCheck(now);
+  }
+
+  /** A compaction pass ended: followers take its result once they are caught up. */
+  compacted(): void {
+    if (this.#active) this.#pumpAll();
   }
 
   /** Whether some follower is behind (the alarm then comes back to retry it). */
@@ -167,7 +195,12 @@ export class Replicator {
           if (this.#stale(replica, p, leaderEpoch) || !this.#answered(p, outcome)) return;
           continue;
         }
-        if (p.logEnd >= log.logEndOffset && (!watermark || p.sentWatermark >= log.highWatermark)) break;
+        const caughtUp = p.logEnd >= log.logEndOffset;
+        if (caughtUp && p.cleanGen !== null && p.cleanGen !== log.cleanGen) {
+          if (!(await this.#syncCompaction(replica, p, p.logEnd))) return;
+          continue;
+        }
+        if (caughtUp && (!watermark || p.sentWatermark >= log.highWatermark)) break;
         const sentAt = Date.now();
         const end = log.logEndOffset;
         const read = log.readForFollower(p.logEnd, REPLICATION_BYTES);
@@ -199,6 +232,36 @@ export class Replicator {
     }
   }
 
+  /** Sends a caught-up follower the next range of a compaction sync (see the file comment); false when it refused. */
+  async #syncCompaction(replica: number, p: Progress, logEnd: number): Promise<boolean> {
+    const log = this.#log;
+    const { leaderEpoch, replica: self, configVersion } = log.owner;
+    if (!p.sync || p.sync.gen !== log.cleanGen) {
+      p.sync = { gen: log.cleanGen, from: log.logStartOffset, to: Math.min(logEnd, Math.max(log.cleanOffset, p.cleanOffset)) };
+    }
+    const sync = p.sync;
+    const { data, next } = log.batchesForSync(sync.from, sync.to, REPLICATION_BYTES);
+    const done = next >= sync.to;
+    const highWatermark = log.highWatermark;
+    const outcome = await this.#host.replicate(replica, {
+      leader: self,
+      leaderEpoch,
+      fromOffset: logEnd,
+      data: new Uint8Array(0),
+      keys: [],
+      highWatermark,
+      configVersion,
+      compacted: { from: sync.from, to: next, data, done, cleanOffset: log.cleanOffset, gen: sync.gen },
+    });
+    if (this.#stale(replica, p, leaderEpoch) || !this.#answered(p, outcome)) return false;
+    p.sentWatermark = highWatermark;
+    if (p.sync === sync) {
+      sync.from = next;
+      if (done) p.sync = null;
+    }
+    return true;
+  }
+
   /** Whether an answer belongs to a leadership or a follower state that has since been replaced. */
   #stale(replica: number, p: Progress, leaderEpoch: number): boolean {
     return !this.#active || this.#progress.get(replica) !== p || this.#log.owner.leaderEpoch !== leaderEpoch;
@@ -208,6 +271,8 @@ export class Replicator {
   #answered(p: Progress, outcome: Outcome<FollowerPosition>): boolean {
     if (outcome.ok) {
       p.logEnd = outcome.value.logEndOffset;
+      p.cleanGen = outcome.value.cleanGen ?? null;
+      p.cleanOffset = outcome.value.cleanOffset ?? 0;
       p.failures = 0;
       return true;
     }

@@ -1,5 +1,6 @@
 /**
- * Retention, run by the partition's alarm: Kafka's cleanup.policy=delete, batch by batch.
+ * Retention, run by the partition's alarm: Kafka's cleanup.policy=delete, batch by batch (also
+ * part of "compact,delete"; a "compact" topic is never trimmed by age or size).
  *
  * - retention.ms: from the oldest batch on, delete batches whose newest timestamp is older than
  *   now - retention.ms; stop at the first that is not (as Kafka stops at the first segment).
@@ -21,10 +22,11 @@ export interface RetentionOutcome {
 
 /** Applies the topic's retention to the log at `now`. */
 export function enforceRetention(log: PartitionLog, config: TopicConfig, now: number): RetentionOutcome {
+  if (!deletes(config)) return { deletedBatches: 0 };
   const retentionMs = config["retention.ms"];
   const retentionBytes = config["retention.bytes"];
   const rows = log.oldestBatches(PAGE);
-  let size = log.endPosition - log.startPosition;
+  let size = log.sizeBytes;
   let cut = 0;
   for (const row of rows) {
     if (row.last_offset >= log.highWatermark) break;
@@ -37,7 +39,7 @@ export function enforceRetention(log: PartitionLog, config: TopicConfig, now: nu
   if (cut > 0) {
     // The log starts after the last deleted batch (not at "the next row read": the page may end there).
     const last = rows[cut - 1];
-    log.truncateBefore(last.last_offset + 1, last.position + last.size);
+    log.truncateBefore(last.last_offset + 1);
   }
   return { deletedBatches: cut };
 }
@@ -45,7 +47,12 @@ export function enforceRetention(log: PartitionLog, config: TopicConfig, now: nu
 /** True when deleting the oldest batch would keep the log at or above retention.bytes: worth an alarm now. */
 export function overSizeLimit(log: PartitionLog, config: TopicConfig): boolean {
   const limit = config["retention.bytes"];
-  if (limit < 0 || log.endPosition - log.startPosition <= limit) return false;
+  if (!deletes(config) || limit < 0 || log.sizeBytes <= limit) return false;
   const oldest = log.oldestBatches(1)[0];
-  return oldest !== undefined && log.endPosition - log.startPosition - oldest.size >= limit;
+  return oldest !== undefined && log.sizeBytes - oldest.size >= limit;
+}
+
+/** Whether the topic's cleanup.policy includes "delete" (retention by age and size). */
+export function deletes(config: TopicConfig): boolean {
+  return config["cleanup.policy"] !== "compact";
 }

@@ -15,6 +15,8 @@
  *             `last_offset` (the newest offset the answer names) ships them to followers with
  *             their batches and drops them with a truncated suffix.
  * leader_epochs  where each leader epoch's batches start (see leader-epochs.ts).
+ * clean_passes  compaction passes (cleaner.ts): how far each reached and when, which dates the
+ *             tombstones it first covered (kept delete.retention.ms from then).
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (
@@ -45,6 +47,7 @@ CREATE TABLE IF NOT EXISTS request_keys (
 );
 CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
 CREATE TABLE IF NOT EXISTS leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clean_passes (end_offset INTEGER PRIMARY KEY, at INTEGER NOT NULL);
 `;
 
 /** Columns added after the first version, with their defaults for rows made before them. */

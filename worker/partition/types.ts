@@ -111,9 +111,30 @@ export interface ReplicateRequest {
   highWatermark: number;
   /** The leader's config version: a follower behind it (down during a change) asks for a handshake. */
   configVersion: number;
+  /** The leader's compacted batches, for a follower whose compaction state differs (see replicator.ts). */
+  compacted?: CompactionSync;
 }
 
-/** A follower's answer: its log end after the call (the next offset it needs). */
+/**
+ * One range of a compaction sync: every batch the leader stores with a base offset in
+ * [from, to). `done` on the last range of a sync: the follower then records the leader's
+ * compaction state (`cleanOffset`, `gen`).
+ */
+export interface CompactionSync {
+  from: number;
+  to: number;
+  data: Uint8Array;
+  done: boolean;
+  cleanOffset: number;
+  gen: string;
+}
+
+/**
+ * A follower's answer: its log end after the call (the next offset it needs), and its compaction
+ * state (the pass generation its log below `cleanOffset` matches).
+ */
 export interface FollowerPosition {
   logEndOffset: number;
+  cleanGen?: string;
+  cleanOffset?: number;
 }

@@ -7,6 +7,7 @@
  * in parallel, except that under an Idempotency-Key the home partition goes first. The answer
  * lists each record's partition and offset in request order.
  */
+import { compacts, keylessOnCompacted } from "../../partition/cleaner";
 import { EdgelogError } from "../../../protocol/errors";
 import { partitionForKey } from "../../../protocol/murmur2";
 import { encodeBatch, readBatchHeader } from "../../../protocol/record-batch";
@@ -49,7 +50,9 @@ export async function produceJson(env: Env, topic: TopicMetadata, request: JsonP
   const count = topic.partitions.length;
   const unkeyed = idempotencyKey !== undefined ? partitionForIdempotencyKey(idempotencyKey, count) : stickyPartition(topic.topicId, count);
   const byPartition = new Map<number, number[]>();
+  const compacted = compacts(topic.config["cleanup.policy"]);
   inputs.forEach((input, i) => {
+    if (compacted && input.key === null) throw keylessOnCompacted(topic.name, `record ${i}`);
     const partition = input.partition ?? (input.key !== null ? partitionForKey(input.key, count) : unkeyed);
     if (partition >= count) {
       throw new EdgelogError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${topic.name}" has no partition ${partition} (it has ${count})`);

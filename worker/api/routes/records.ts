@@ -15,11 +15,12 @@ import { records as api } from "../../../protocol/api";
 import { EdgelogError } from "../../../protocol/errors";
 import { jsonRecordsFrom } from "../../../protocol/json-record";
 import { LIMITS } from "../../../protocol/limits";
-import { splitBatches, validateBatch } from "../../../protocol/record-batch";
+import { decodeRecords, splitBatches, validateBatch } from "../../../protocol/record-batch";
 import { HEADERS, RECORD_BATCH_MEDIA_TYPE } from "../../../protocol/wire";
 import { passGrant } from "../../access/socket-access";
 import { withTopic } from "../../cluster/metadata";
 import { appendTo, offsetForTimestamp, readFrom, statusOf, subscribeTo } from "../../cluster/partition-client";
+import { compacts, keylessOnCompacted } from "../../partition/cleaner";
 import type { Acks } from "../../partition/types";
 import { topic as onTopic } from "../http/auth";
 import { chargeFetched } from "../http/quota";
@@ -62,7 +63,10 @@ export function records(app: App): void {
           maxRecords: request.maxRecords,
           maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
         });
-        const nextOffset = out.length > 0 ? out[out.length - 1].offset + 1 : request.offset;
+        // Cut by maxRecords, the next read starts after the last record; otherwise after the
+        // batches read, past any offsets compaction removed from them.
+        const cut = out.length >= request.maxRecords;
+        const nextOffset = cut ? out[out.length - 1].offset + 1 : Math.max(result.nextOffset, request.offset);
         return c.json({
           topic: topic.name,
           partition,
@@ -98,11 +102,14 @@ export function records(app: App): void {
         }
       }
       const checked = [];
-      for (const { header, bytes } of split) {
-        checked.push({
-          header: await validateBatch(bytes, { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header }),
-          bytes,
-        });
+      const compacted = compacts(topic.config["cleanup.policy"]);
+      for (const [b, { header, bytes }] of split.entries()) {
+        const options = { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header, dense: true };
+        if (compacted) {
+          const keyless = (await decodeRecords(bytes, options)).findIndex((r) => r.key === null);
+          if (keyless >= 0) throw keylessOnCompacted(topic.name, `batch ${b}, record ${keyless}`);
+        } else await validateBatch(bytes, options);
+        checked.push({ header, bytes });
       }
       const append = appendTo(c.env, topic, partition, { batches: checked, acks });
       if (acks === 0) {
