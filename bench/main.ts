@@ -17,6 +17,11 @@
  *                                 log's records over the time until the cleaner has compacted it
  *                                 (its size stops at the latest value per key); the two peaks
  *                                 of resident memory show whether memory grows with the log
+ *   txn-produce / idem-produce     CONCURRENCY producers, each writing transactions of 10 batches
+ *                                 × 1,000 records (add the partition, 10 binary posts, commit),
+ *                                 against the same 10 batches from idempotent producers with no
+ *                                 transaction, in one run; then the transactional partition read
+ *                                 whole as read_committed against read_uncommitted (JSON)
  *   access-{off,on}/…             produce and fetch on two fresh servers, one with auth off and one
  *                                 with auth on, API keys, ACLs and (unlimited) quotas
  *                                 (access-setup.ts), each run BENCH_ACCESS_ROUNDS (5) times per
@@ -238,6 +243,95 @@ async function compaction(base: string, server: DevServer | null, records: numbe
     }
   });
   return summarize(`compaction-${label}`, { records, seconds, latencies: [seconds * 1000] }, peakRssMb);
+}
+
+/**
+ * `producers` producers (CONCURRENCY in flight) each send `rounds` units of 10 batches × 1,000
+ * records to one partition: in transactions (add the partition, the batches, commit) or, with
+ * `transactional` false, idempotently with no transaction. One unit is one latency sample.
+ */
+async function transactionalProduce(
+  base: string,
+  server: DevServer | null,
+  transactional: boolean,
+  topic: string,
+  rounds: number,
+): Promise<Result> {
+  const BATCHES = 10;
+  const RECORDS = 1000;
+  await createTopic(base, topic, 1);
+  const producers = await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, i) => {
+      const id = `${topic}-p${i}`;
+      const res = expectOk(
+        await request(`${base}/v1/producers`, {
+          method: "POST",
+          body: JSON.stringify(transactional ? { transactionalId: id } : {}),
+          headers: { [HEADERS.contentType]: "application/json" },
+        }),
+        "init producer",
+      );
+      return { id, ...(JSON.parse(res.body.toString()) as { producerId: number; producerEpoch: number }), sequence: 0 };
+    }),
+  );
+  const post = (path: string, json: unknown) =>
+    request(`${base}${path}`, { method: "POST", body: JSON.stringify(json), headers: { [HEADERS.contentType]: "application/json" } });
+  const records = Array.from({ length: RECORDS }, () => ({ key: null, value: valueBytes }));
+  let free = [...producers];
+  const { value: run, peakRssMb } = await withPeakRss(server, () =>
+    drive(rounds * CONCURRENCY, async () => {
+      const p = free.shift()!;
+      const { producerId, producerEpoch } = p;
+      if (transactional)
+        expectOk(
+          await post(`/v1/transactions/${p.id}/partitions`, { producerId, producerEpoch, partitions: [{ topic, partition: 0 }] }),
+          "add partition",
+        );
+      for (let b = 0; b < BATCHES; b++) {
+        const bytes = await encodeBatch(records, { producerId, producerEpoch, baseSequence: p.sequence, isTransactional: transactional });
+        p.sequence += RECORDS;
+        expectOk(
+          await request(`${base}/v1/topics/${topic}/partitions/0/batches?acks=1`, {
+            method: "POST",
+            body: bytes,
+            headers: { [HEADERS.contentType]: MEDIA_TYPES.recordBatch, ...(transactional ? { [HEADERS.transactionalId]: p.id } : {}) },
+          }),
+          "produce",
+        );
+      }
+      if (transactional) expectOk(await post(`/v1/transactions/${p.id}/commit`, { producerId, producerEpoch }), "commit");
+      free.push(p);
+      return BATCHES * RECORDS;
+    }),
+  );
+  free = [];
+  return summarize(transactional ? "txn-produce-10x1000" : "idem-produce-10x1000", run, peakRssMb);
+}
+
+/** Reads a partition whole as JSON at an isolation level (the read_committed cost: the last stable offset and the aborted list). */
+async function fetchIsolated(base: string, server: DevServer | null, topic: string, isolation: string): Promise<Result> {
+  const latencies: number[] = [];
+  let records = 0;
+  const { value: seconds, peakRssMb } = await withPeakRss(server, async () => {
+    const started = performance.now();
+    let offset = 0;
+    for (;;) {
+      const t0 = performance.now();
+      const res = expectOk(
+        await request(
+          `${base}/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxRecords=10000&maxBytes=4194304&isolation=${isolation}`,
+        ),
+        "fetch isolated",
+      );
+      const body = JSON.parse(res.body.toString()) as { records: unknown[]; nextOffset: number; highWatermark: number };
+      latencies.push(performance.now() - t0);
+      records += body.records.length;
+      offset = body.nextOffset;
+      if (offset >= body.highWatermark) break;
+    }
+    return (performance.now() - started) / 1000;
+  });
+  return summarize(`fetch-json-${isolation}`, { records, seconds, latencies: latencies.sort((a, b) => a - b) }, peakRssMb);
 }
 
 /** Reads the whole partition from 0, one request at a time, as a consumer would. */
@@ -519,6 +613,7 @@ async function main(): Promise<void> {
   const server = process.env.BENCH_URL ? null : await startDevServer();
   const base = process.env.BENCH_URL ?? server!.url;
   const results: Result[] = [];
+  let txnRatio: number | undefined;
   const only = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
   const wanted = (scenario: string) => only.length === 0 || only.some((prefix) => scenario.startsWith(prefix));
   const step = (r: Result) => {
@@ -558,6 +653,22 @@ async function main(): Promise<void> {
       if (wanted("fetch-json")) step(await fetchAll(base, server, topic, "json"));
       if (wanted("push-binary")) step(await pushThroughput(base, server, topic));
     }
+    if (wanted("txn")) {
+      // Alternating, so drift in the machine's speed falls on both alike; the ratio is of the medians.
+      const txnRuns: Result[] = [];
+      const idemRuns: Result[] = [];
+      let lastTxnTopic = "";
+      for (let round = 0; round < 3; round++) {
+        lastTxnTopic = `bench-txn-${Date.now()}`;
+        txnRuns.push(await transactionalProduce(base, server, true, lastTxnTopic, counts(3)));
+        idemRuns.push(await transactionalProduce(base, server, false, `bench-idem-${Date.now()}`, counts(3)));
+      }
+      step(median(txnRuns));
+      step(median(idemRuns));
+      txnRatio = Math.round((median(txnRuns).recordsPerSec / median(idemRuns).recordsPerSec) * 100) / 100;
+      step(await fetchIsolated(base, server, lastTxnTopic, "read_committed"));
+      step(await fetchIsolated(base, server, lastTxnTopic, "read_uncommitted"));
+    }
     if (wanted("compaction")) {
       step(await compaction(base, server, 100_000, "100k"));
       step(await compaction(base, server, 1_000_000, "1M"));
@@ -577,6 +688,7 @@ async function main(): Promise<void> {
   }
   printTable(results);
   if (access) for (const [name, ratio] of Object.entries(access)) console.log(`access on/off ${name}: ${ratio}`);
+  if (txnRatio !== undefined) console.log(`transactional / idempotent produce (records/s, medians of 3): ${txnRatio}`);
   console.log(
     JSON.stringify({
       bench: "edgelog",
@@ -584,6 +696,7 @@ async function main(): Promise<void> {
       concurrency: CONCURRENCY,
       date: new Date().toISOString(),
       results,
+      txnOverIdempotent: txnRatio,
       access,
     }),
   );

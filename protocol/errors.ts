@@ -162,6 +162,20 @@ export const ERROR_CODES = {
   FENCED_INSTANCE_ID: { kafka: 82, status: 409, retriable: false, message: "A newer member with this instance id replaced this one." },
   INVALID_RECORD: { kafka: 87, status: 400, retriable: false, message: "A record is invalid." },
   PRODUCER_FENCED: { kafka: 90, status: 409, retriable: false, message: "A newer epoch of this producer exists: this one is fenced." },
+  INVALID_PRODUCER_EPOCH: {
+    kafka: 47,
+    status: 409,
+    retriable: false,
+    message: "The producer epoch was never issued for this transactional id.",
+  },
+  INVALID_TXN_STATE: { kafka: 48, status: 409, retriable: false, message: "The transaction is not in a state that allows this." },
+  INVALID_PRODUCER_ID_MAPPING: {
+    kafka: 49,
+    status: 409,
+    retriable: false,
+    message: "The transactional id has no such producer: initialize it with POST /v1/producers.",
+  },
+  CONCURRENT_TRANSACTIONS: { kafka: 51, status: 409, retriable: true, message: "The previous transaction is still ending: retry." },
   FENCED_LEADER_EPOCH: {
     kafka: 74,
     status: 503,

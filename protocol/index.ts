@@ -7,6 +7,8 @@
  *   murmur2       Kafka's default partitioner hash
  *   compression   gzip / bounded gunzip over CompressionStream
  *   crc32c        the batch checksum
+ *   control       transaction markers (control batches);  isolation: the read_committed filter
+ *   compaction    a stored batch rewritten with the records compaction keeps
  *
  * @example
  * import { encodeBatch, decodeRecords, partitionForKey } from "./protocol";
@@ -36,3 +38,8 @@ export { crc32c } from "./crc32c";
 export { fromBase64, toBase64 } from "./base64";
 export { jsonRecordsFrom, toJsonRecord, JSON_CONTENT_TYPE } from "./json-record";
 export type { JsonRecord } from "./json-record";
+export { CONTROL_TYPE, encodeControlBatch, readControlRecord } from "./control";
+export type { ControlMarker, ControlRecord, ControlType } from "./control";
+export { ISOLATION_LEVELS, committedBatches, parseIsolation } from "./isolation";
+export type { AbortedTransaction, FetchedBatch, IsolationLevel } from "./isolation";
+export { retainRecords } from "./compaction";

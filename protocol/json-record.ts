@@ -6,6 +6,7 @@
  * `valueEncoding: "base64"` (keys likewise). Header values are strings (base64 when not UTF-8).
  */
 import { toBase64 } from "./base64";
+import { committedBatches, type AbortedTransaction } from "./isolation";
 import { decodeRecords, splitBatches, type DecodedRecord } from "./record-batch";
 
 export const JSON_CONTENT_TYPE = "application/json";
@@ -73,7 +74,8 @@ export function toJsonRecord(record: DecodedRecord): JsonRecord {
 /**
  * The JSON records of a record set (stored batches, as fetch and push carry them) from `offset`
  * on, at most `maxRecords`: whole batches may begin before the offset, as Kafka's do. Control
- * batches (transaction markers) are skipped. Stops decoding once it has enough.
+ * batches (transaction markers) are skipped; with `aborted` (a read_committed fetch's aborted
+ * transactions) so are the aborted transactions' records. Stops decoding once it has enough.
  *
  * @example
  * const records = await jsonRecordsFrom(fetchedBytes, 42, { maxRecords: 500 });
@@ -85,10 +87,13 @@ export async function jsonRecordsFrom(
     maxRecords = Infinity,
     maxUncompressedBytes,
     allowPartialTail = false,
-  }: { maxRecords?: number; maxUncompressedBytes?: number; allowPartialTail?: boolean } = {},
+    aborted,
+  }: { maxRecords?: number; maxUncompressedBytes?: number; allowPartialTail?: boolean; aborted?: readonly AbortedTransaction[] } = {},
 ): Promise<JsonRecord[]> {
   const out: JsonRecord[] = [];
-  for (const { header, bytes } of splitBatches(data, { allowPartialTail })) {
+  const split = splitBatches(data, { allowPartialTail });
+  // read_committed: the fetch's aborted transactions name the records to leave out.
+  for (const { header, bytes } of aborted ? committedBatches(split, aborted) : split) {
     if (out.length >= maxRecords) break;
     // Transaction markers are the log's, never a consumer's records (as in Kafka).
     if (header.isControl) continue;

@@ -7,6 +7,7 @@ import type { Controller } from "./controller/controller-do";
 import type { Group } from "./group/group-do";
 import type { Partition } from "./partition/partition-do";
 import type { GroupSession } from "./session/session-do";
+import type { TransactionCoordinator } from "./txn/coordinator-do";
 
 export interface Env {
   CONTROLLER: DurableObjectNamespace<Controller>;
@@ -18,6 +19,8 @@ export interface Env {
   ACCESS: DurableObjectNamespace<Access>;
   /** One quota meter per principal with quotas, named "quota/<principal>". */
   QUOTA: DurableObjectNamespace<Quota>;
+  /** One transaction coordinator per transactional id, named by it. */
+  TXN: DurableObjectNamespace<TransactionCoordinator>;
   /** The bootstrap superuser's bearer token (User:admin). With no credential configured at all, auth is off (local development). */
   EDGELOG_TOKEN?: string;
   /** More superuser principals, comma-separated. */
@@ -52,6 +55,7 @@ declare global {
       SESSION: DurableObjectNamespace<GroupSession>;
       ACCESS: DurableObjectNamespace<Access>;
       QUOTA: DurableObjectNamespace<Quota>;
+      TXN: DurableObjectNamespace<TransactionCoordinator>;
       EDGELOG_TOKEN?: string;
       EDGELOG_SUPERUSERS?: string;
       EDGELOG_JWT_SECRET?: string;

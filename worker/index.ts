@@ -9,5 +9,6 @@ export { Controller } from "./controller/controller-do";
 export { Group } from "./group/group-do";
 export { Partition } from "./partition/partition-do";
 export { GroupSession } from "./session/session-do";
+export { TransactionCoordinator } from "./txn/coordinator-do";
 
 export default createApp();

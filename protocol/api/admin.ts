@@ -28,6 +28,12 @@ export const initProducer = route({
             .max(255)
             .optional()
             .meta({ description: "The same id again bumps the epoch and fences older instances" }),
+          "transaction.timeout.ms": z
+            .int()
+            .min(1)
+            .max(900_000)
+            .optional()
+            .meta({ description: "Kafka's producer setting (default 60000): an ongoing transaction older than this is aborted" }),
         }),
       ),
     },

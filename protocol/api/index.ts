@@ -7,7 +7,7 @@
  *   schema.ts        coded schemas, parse(), route declarations and their inferred types
  *   names.ts         topic names, group ids, partitions, offsets
  *   topic-config.ts  the topic config table: bounds and defaults
- *   topics.ts records.ts groups.ts admin.ts access.ts   the routes, by family
+ *   topics.ts records.ts groups.ts admin.ts access.ts transactions.ts   the routes, by family
  */
 export * from "./schema";
 export * from "./names";
@@ -17,3 +17,4 @@ export * as records from "./records";
 export * as groups from "./groups";
 export * as admin from "./admin";
 export * as access from "./access";
+export * as transactions from "./transactions";

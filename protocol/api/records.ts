@@ -75,6 +75,26 @@ const IdempotencyKey = z
   .optional()
   .meta({ description: "A retry with the same key and body returns the first attempt's offsets and appends nothing (kept 24 h)" });
 
+/** Kafka's isolation level of a read. */
+export const Isolation = z.enum(["read_uncommitted", "read_committed"]).default("read_uncommitted").meta({
+  description: "read_committed: transactional records only once committed, never past the last stable offset, aborted ones left out",
+});
+
+/** Transactional JSON produce: the producer as POST /v1/producers issued it, and its transactional id. */
+const TransactionalHeaders = {
+  [HEADERS.transactionalId]: z.string().min(1).max(255).optional().meta({ description: "Produce inside this id's ongoing transaction" }),
+  [HEADERS.producerId]: z
+    .string()
+    .regex(/^\d{1,16}$/)
+    .transform(Number)
+    .optional(),
+  [HEADERS.producerEpoch]: z
+    .string()
+    .regex(/^\d{1,5}$/)
+    .transform(Number)
+    .optional(),
+};
+
 const RecordOffset = z.strictObject({ partition: z.int(), offset: z.int().nullable() });
 
 export const produceRecords = route({
@@ -86,7 +106,7 @@ export const produceRecords = route({
   request: {
     params: TopicParams,
     query: z.object({ acks: Acks }),
-    headers: z.object({ [HEADERS.idempotencyKey]: IdempotencyKey }),
+    headers: z.object({ [HEADERS.idempotencyKey]: IdempotencyKey, ...TransactionalHeaders }),
     body: {
       required: true,
       content: json(
@@ -141,6 +161,7 @@ function fetchQuery(defaultMaxRecords: number) {
       description:
         'Read from the replica in this region (a locationHint of EDGELOG_REGIONS), or "nearest" to the reader; default the leader. A follower serves only what is below its own high watermark (KIP-392)',
     }),
+    isolation: Isolation,
   });
 }
 
@@ -159,6 +180,7 @@ export const fetchRecords = route({
         records: z.array(RecordOut),
         nextOffset: z.int(),
         highWatermark: z.int(),
+        lastStableOffset: z.int().meta({ description: "Where read_committed reads stop (the high watermark when no transaction is open)" }),
         logStartOffset: z.int(),
         replica: z.int().meta({ description: "The replica that answered" }),
       }),
@@ -190,7 +212,12 @@ export const produceBatches = route({
   summary: "Produce Kafka RecordBatch v2 bytes (one or more batches); idempotent with producer id, epoch and sequence",
   tags,
   bodyLimit: LIMITS.binaryBodyBytes,
-  request: { params: PartitionParams, query: z.object({ acks: Acks }), body: { required: true, content: binary } },
+  request: {
+    params: PartitionParams,
+    query: z.object({ acks: Acks }),
+    headers: z.object({ [HEADERS.transactionalId]: TransactionalHeaders[HEADERS.transactionalId] }),
+    body: { required: true, content: binary },
+  },
   responses: {
     200: answer("Offsets of each batch (retries answer their original offsets with duplicate: true)", ProduceBatchesAnswer),
     202: answer(
@@ -264,6 +291,7 @@ export const subscribePartition = route({
     query: z.object({
       offset: OffsetQuery,
       format: z.enum(["json", "binary"]).default("json"),
+      isolation: Isolation,
       mode: z
         .enum(["push", "credit"])
         .default("push")

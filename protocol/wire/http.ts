@@ -29,6 +29,15 @@ export const HEADERS = {
   nextOffset: "edgelog-next-offset",
   /** Fetch answers (binary): which replica answered (0 the leader's placement, else a follower). */
   replica: "edgelog-replica",
+  /** Fetch answers (binary): the last stable offset, where read_committed reads stop. */
+  lastStableOffset: "edgelog-last-stable-offset",
+  /** Fetch answers (binary, read_committed): JSON [{"producerId", "firstOffset"}] of the aborted transactions the batches may hold (Kafka's aborted_transactions). */
+  abortedTransactions: "edgelog-aborted-transactions",
+  /** Produce requests: the transactional id whose ongoing transaction the records belong to. */
+  transactionalId: "edgelog-transactional-id",
+  /** JSON produce requests in a transaction: the producer id and epoch POST /v1/producers issued. */
+  producerId: "edgelog-producer-id",
+  producerEpoch: "edgelog-producer-epoch",
   /** JSON produce requests: makes a retried request append its records once (1 to 255 printable ASCII characters). */
   idempotencyKey: "idempotency-key",
   /** Requests: "Bearer <token>" when the worker has EDGELOG_TOKEN set (WebSockets pass ?access_token= instead). */

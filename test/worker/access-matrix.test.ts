@@ -240,13 +240,16 @@ async function quotas(entity?: string) {
   return (await admin("GET", "/v1/admin/quotas")).quotas.filter((q: { entity: string }) => entity === undefined || q.entity === entity);
 }
 async function producerState(transactionalId?: string) {
-  return runInDurableObject(controller(env), (_instance, state) => ({
+  const registry = await runInDurableObject(controller(env), (_instance, state) => ({
     counter: state.storage.sql.exec("SELECT value FROM counters WHERE name = 'producer_id'").toArray(),
     transactional:
       transactionalId === undefined
         ? null
         : state.storage.sql.exec("SELECT * FROM producer_ids WHERE transactional_id = ?", transactionalId).toArray(),
   }));
+  // A transactional id's epochs live in its coordinator once it has one.
+  const coordinator = transactionalId === undefined ? null : await env.TXN.get(env.TXN.idFromName(transactionalId)).describe();
+  return { ...registry, coordinator };
 }
 async function faultState(fx: Fx) {
   return runInDurableObject(replicaStub(env, fx.topicId, 0, fx.replica), (_instance, state) => state.storage.get("fault"));
@@ -263,6 +266,17 @@ async function topicWithRecords(tag: string): Promise<Fx> {
   const d = await admin("POST", "/v1/topics", { name: topic, partitions: 1 }, 201);
   await admin("POST", `/v1/topics/${topic}/records`, { records: ["a", "b", "c"].map((value) => ({ value, partition: 0 })) });
   return { topic, topicId: d.topicId, replica: d.partitions[0].replicas[0] };
+}
+
+/** A transactional id with a producer (initialized by the superuser), beside `shared`'s topic. */
+async function transactional(shared: Fx): Promise<Fx> {
+  const txn = unique("txn");
+  const producer = await admin("POST", "/v1/producers", { transactionalId: txn });
+  return { ...shared, txn, producer };
+}
+
+async function coordinatorState(txn: string) {
+  return env.TXN.get(env.TXN.idFromName(txn)).describe();
 }
 
 /** A group with one member (joined as the superuser, with the longest session) on `topic`. */
@@ -379,6 +393,52 @@ const ROWS: Row[] = [
     mutates: true,
     topicNamed: true,
   },
+  // Transactions (worker/api/routes/transactions.ts): each case gets a producer of its own.
+  {
+    route: declared.transactions.addPartitions,
+    kind: "guarded",
+    shared: () => topicWithRecords("txparts"),
+    target: (shared) => transactional(shared),
+    needs: [entry(TXN_DENIED, onTxn("Write")), entry(TOPIC_DENIED, onTopic("Write"))],
+    request: (fx) => ({
+      method: "POST",
+      path: `/v1/transactions/${fx.txn}/partitions`,
+      json: { ...fx.producer, partitions: [{ topic: fx.topic, partition: 0 }] },
+    }),
+    ok: 200,
+    probe: (fx) => coordinatorState(fx.txn),
+    mutates: true,
+  },
+  {
+    route: declared.transactions.addOffsets,
+    kind: "guarded",
+    shared: async () => ({ ...(await topicWithRecords("txoffsets")), group: unique("g") }),
+    target: (shared) => transactional(shared),
+    needs: [entry(TXN_DENIED, onTxn("Write")), entry(GROUP_DENIED, onGroup("Read"))],
+    request: (fx) => ({
+      method: "POST",
+      path: `/v1/transactions/${fx.txn}/offsets`,
+      json: { ...fx.producer, groupId: fx.group, offsets: [{ topic: fx.topic, partition: 0, offset: 1 }] },
+    }),
+    ok: 200,
+    probe: (fx) => coordinatorState(fx.txn),
+    mutates: true,
+  },
+  ...(["commit", "abort"] as const).map((outcome) => ({
+    route: outcome === "commit" ? declared.transactions.commitTransaction : declared.transactions.abortTransaction,
+    kind: "guarded" as const,
+    shared: () => topicWithRecords(`tx${outcome}`),
+    target: async (shared: Fx) => {
+      const fx = await transactional(shared);
+      await admin("POST", `/v1/transactions/${fx.txn}/partitions`, { ...fx.producer, partitions: [{ topic: fx.topic, partition: 0 }] });
+      return fx;
+    },
+    needs: [entry(TXN_DENIED, onTxn("Write"))],
+    request: (fx: Fx) => ({ method: "POST", path: `/v1/transactions/${fx.txn}/${outcome}`, json: fx.producer }),
+    ok: 200,
+    probe: (fx: Fx) => coordinatorState(fx.txn),
+    mutates: true,
+  })),
   // Records (worker/api/routes/records.ts)
   {
     route: declared.records.produceRecords,

@@ -14,6 +14,7 @@ import { admin } from "./routes/admin";
 import { groups } from "./routes/groups";
 import { records } from "./routes/records";
 import { topics } from "./routes/topics";
+import { transactions } from "./routes/transactions";
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -24,6 +25,7 @@ export function createApp() {
   groups(app);
   admin(app);
   access(app);
+  transactions(app);
   app.get("/", (c) => c.json({ name: "edgelog", docs: "/docs", openapi: "/v1/openapi.json", topics: "/v1/topics" }));
   app.notFound((c) =>
     errorResponse(

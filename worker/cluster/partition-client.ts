@@ -19,7 +19,7 @@ import { replicaStub } from "../controller/placement";
 import type { Env } from "../env";
 import { LIMITS } from "../../protocol/limits";
 import type { Outcome } from "../outcome";
-import type { AppendRequest, AppendResult, FetchRequest, LogStatus, ReadResult } from "../partition/types";
+import type { AppendRequest, AppendResult, FetchRequest, LogStatus, MarkerRequest, ReadResult } from "../partition/types";
 
 /** Answers that mean "ask again elsewhere or later": nothing was applied. */
 const MOVED: ReadonlySet<ErrorCode> = new Set([
@@ -119,8 +119,19 @@ async function reportUnreachable(env: Env, topic: TopicMetadata, p: PartitionMet
 export async function appendTo(env: Env, topic: TopicMetadata, partition: number, request: AppendRequest): Promise<AppendResult> {
   // Producer ids and sequences, or an idempotency key, make a resent append safe.
   const idempotent =
-    request.idempotencyKey !== undefined || (request.batches.length > 0 && request.batches.every((b) => b.header.producerId >= 0));
+    request.idempotencyKey !== undefined ||
+    (request.batches.length > 0 && request.batches.every((b) => b.header.producerId >= 0 && b.header.baseSequence >= 0));
   return onLeader(env, topic, partition, (stub, p) => stub.append({ ...request, leaderEpoch: p.leaderEpoch }), idempotent);
+}
+
+/** Writes a transaction marker on the partition's leader (see Partition.writeMarker); resent safely, a marker twice changes nothing. */
+export async function writeMarkerTo(
+  env: Env,
+  topic: TopicMetadata,
+  partition: number,
+  request: MarkerRequest,
+): Promise<{ offset: number; highWatermark: number }> {
+  return onLeader(env, topic, partition, (stub, p) => stub.writeMarker({ ...request, leaderEpoch: p.leaderEpoch }), true);
 }
 
 /**

@@ -291,6 +291,15 @@ export class Coordinator {
     this.#writeOffsets(offsets, now);
   }
 
+  /**
+   * Writes offsets a transaction committed (Kafka's TxnOffsetCommit, made visible by the
+   * transaction's commit): the producer that sent them owns them, so no member or generation is
+   * checked.
+   */
+  commitTransactional(offsets: OffsetCommit[], now: number): void {
+    this.#storage.transactionSync(() => this.#writeOffsets(offsets, now));
+  }
+
   /** Sets offsets administratively (a reset); only an empty group's. Bumps the reset id. */
   reset(offsets: OffsetCommit[], now: number): number {
     this.ensureEmpty("offsets can only be reset while it is empty");

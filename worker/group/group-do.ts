@@ -89,6 +89,15 @@ export class Group extends DurableObject<Env> {
     });
   }
 
+  /** Offsets a transaction committed (see the transaction coordinator); the group is registered like any used one. */
+  async commitTransactional(group: string, offsets: OffsetCommit[]): Promise<Outcome<null>> {
+    return attemptAsync(async () => {
+      await this.#register(group);
+      this.#coordinator.commitTransactional(offsets, Date.now());
+      return null;
+    });
+  }
+
   /** Sets the offsets of an empty group (an administrator's reset); answers the new reset id. */
   async reset(group: string, offsets: OffsetCommit[]): Promise<Outcome<{ resetId: number }>> {
     return attemptAsync(async () => {

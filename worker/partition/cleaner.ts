@@ -3,7 +3,8 @@
  * Kafka's log cleaner, in bounded steps.
  *
  * A pass:
- * 1. Picks its end E, a batch boundary: at most the high watermark, before the last batch (the
+ * 1. Picks its end E, a batch boundary: at most the last stable offset (no open transaction is
+ *    compacted, and aborted records never count as a key's latest), before the last batch (the
  *    log's head, like Kafka's active segment), and before the first batch with a record younger
  *    than min.compaction.lag.ms. The dirty part is [cleanOffset, E).
  * 2. Maps every key in the dirty part to its latest offset (a Map bounded by MAX_KEYS; a full
@@ -11,8 +12,8 @@
  * 3. Rewrites every batch in [log start, E): a record stays if it has a key, no later offset of
  *    its key is in the map, and it is not a tombstone below the tombstone horizon (see
  *    clean-passes.ts). Kept records keep their offsets and bytes (protocol/compaction.ts); a
- *    batch left empty goes. Control batches (transaction markers) and the idempotent producers'
- *    state (its own table) are never touched.
+ *    batch left empty goes. An aborted transaction's batches go whole. Control batches
+ *    (transaction markers) and the idempotent producers' state (its own table) are never touched.
  * 4. Records cleanOffset = E and a new generation with the last step, and the pass in
  *    clean_passes.
  *
@@ -27,6 +28,7 @@
 import { retainRecords } from "../../protocol/compaction";
 import { EdgelogError } from "../../protocol/errors";
 import { decodeRecords, splitBatches } from "../../protocol/record-batch";
+import type { BatchHeader } from "../../protocol/record-batch";
 import type { DecodedRecord } from "../../protocol/records";
 import { LIMITS } from "../../protocol/limits";
 import { CleanPasses } from "./clean-passes";
@@ -157,6 +159,10 @@ export class Cleaner {
     return { more: true, ended: false };
   }
 
+  #aborted(header: BatchHeader): boolean {
+    return header.isTransactional && !header.isControl && this.#log.txns.abortedAt(header.producerId, header.baseOffset);
+  }
+
   #current(pass: Pass): boolean {
     const log = this.#log;
     return this.#pass === pass && log.isLeader && log.owner.leaderEpoch === pass.leaderEpoch && log.assignment !== null;
@@ -167,7 +173,8 @@ export class Cleaner {
     const config = log.owner.config;
     const last = log.lastBatchBase();
     if (last === null) return null;
-    let limit = Math.min(log.highWatermark, last);
+    // Never into an open transaction: below the last stable offset, every batch's outcome is known.
+    let limit = Math.min(log.txns.lastStableOffset(log.highWatermark), last);
     const young = log.firstBatchAfter(now - config["min.compaction.lag.ms"]);
     if (young) limit = Math.min(limit, young.baseOffset);
     const end = log.batchStartingAt(limit) ?? limit;
@@ -199,7 +206,7 @@ export class Cleaner {
     const { data, next } = this.#log.batchesForSync(pass.cursor, pass.end, STEP_BYTES);
     let records = 0;
     for (const { header, bytes } of splitBatches(data)) {
-      if (header.isControl) continue;
+      if (header.isControl || this.#aborted(header)) continue;
       if (pass.latest.size + header.recordCount > MAX_KEYS && header.baseOffset > this.#log.cleanOffset) {
         // Full: this pass ends before this batch.
         pass.end = header.baseOffset;
@@ -236,6 +243,11 @@ export class Cleaner {
     let records = 0;
     for (const { header, bytes } of splitBatches(data)) {
       records += header.recordCount;
+      // An aborted transaction's records are no one's: they go (the marker stays), as in Kafka.
+      if (this.#aborted(header)) {
+        changes.push({ baseOffset: header.baseOffset, data: null });
+        continue;
+      }
       const kept = await retainRecords(bytes, keep, LIMITS.maxUncompressedBatchBytes);
       if (kept !== bytes) changes.push({ baseOffset: header.baseOffset, data: kept });
     }

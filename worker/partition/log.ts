@@ -17,7 +17,9 @@ import type { TopicConfig } from "../controller/topic-config";
 import { addMissingColumns } from "../storage/migrate";
 import { IdempotenceStore, type RequestKeyRow } from "./idempotence-store";
 import type { EpochEntry } from "./leader-epochs";
-import { advance, checkSequence, RECENT_BATCHES, type ProducerEntry } from "./producer-state";
+import { encodeControlBatch, readControlRecord } from "../../protocol/control";
+import { advance, advanceEpoch, checkEpoch, checkSequence, RECENT_BATCHES, type ProducerEntry } from "./producer-state";
+import { TxnIndex } from "./txn-index";
 import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA } from "./schema";
 import type { AppendedBatch, AppendRequest, AppendResult, LogStatus, PartitionAssignment, ReadResult } from "./types";
 
@@ -75,6 +77,8 @@ export class PartitionLog {
   cleanOffset = 0;
   cleanGen = "";
   #lastTimeIndex = -1;
+  /** This partition's transactions (the last stable offset, aborted transactions). */
+  readonly txns: TxnIndex;
   /** Cached MAX(epoch) of leader_epochs; null when it must be read again. */
   #lastEpoch: number | null = null;
 
@@ -82,6 +86,7 @@ export class PartitionLog {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#idempotence = new IdempotenceStore(storage.sql);
+    this.txns = new TxnIndex(storage.sql);
     // Tables are made when a topic takes the object, so an object nobody owns (or whose topic
     // was deleted) keeps no storage at all, even when a stale request reaches it.
     const made = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
@@ -260,8 +265,14 @@ export class PartitionLog {
           `batch of ${header.size} bytes exceeds max.message.bytes ${config["max.message.bytes"]}`,
         );
       }
-      if (header.isTransactional || header.isControl) {
-        throw new EdgelogError("INVALID_RECORD", "transactional and control batches are not supported");
+      if (header.isControl) {
+        throw new EdgelogError(
+          "INVALID_RECORD",
+          "control batches (transaction markers) are written by the transaction coordinator, not produced",
+        );
+      }
+      if (header.isTransactional && header.producerId < 0) {
+        throw new EdgelogError("INVALID_RECORD", "a transactional batch needs a producer id (POST /v1/producers with a transactionalId)");
       }
       if (header.timestampType === "logAppend") {
         throw new EdgelogError("INVALID_RECORD", "producers send create-time batches (the log-append-time bit is the broker's to set)");
@@ -279,6 +290,15 @@ export class PartitionLog {
         continue;
       }
       const entry = producers.has(header.producerId) ? producers.get(header.producerId) : this.#idempotence.producer(header.producerId);
+      if (header.baseSequence < 0 && header.isTransactional) {
+        // A JSON transactional batch: no sequence to check, only the epoch.
+        checkEpoch(entry, header.producerId, header.producerEpoch);
+        const next = advanceEpoch(entry, header.producerEpoch);
+        producers.set(header.producerId, next);
+        plan.push({ baseOffset: nextOffset, lastOffset: nextOffset + header.lastOffsetDelta, duplicate: false, entry: next });
+        nextOffset += header.lastOffsetDelta + 1;
+        continue;
+      }
       const check = checkSequence(entry, header);
       if (check.kind === "duplicate") {
         plan.push({ baseOffset: check.baseOffset, lastOffset: check.lastOffset, duplicate: true });
@@ -301,6 +321,7 @@ export class PartitionLog {
         if (step.duplicate) return;
         assignOffsets(bytes, step.baseOffset, leaderEpoch);
         this.#insertBatch(end, step.baseOffset, step.lastOffset, leaderEpoch, header.maxTimestamp, bytes);
+        this.txns.track(header, step.baseOffset, null);
       });
       // In the same transaction as the batches: a batch is never stored without the state that
       // recognises its retry, nor that state without the batch.
@@ -356,9 +377,54 @@ export class PartitionLog {
    * `maxRecords` records from `offset` on or `maxBytes` bytes are reached. The first batch is
    * always returned whole, even above maxBytes, so a large batch can never block a reader (KIP-74).
    */
-  read(offset: number, maxBytes: number, maxRecords: number): ReadResult {
+  read(offset: number, maxBytes: number, maxRecords: number, committed = false): ReadResult {
     this.checkOffset(offset);
-    return this.#readBelow(this.highWatermark, offset, maxBytes, maxRecords);
+    const lastStableOffset = this.txns.lastStableOffset(this.highWatermark);
+    if (!committed) return { ...this.#readBelow(this.highWatermark, offset, maxBytes, maxRecords), lastStableOffset };
+    // read_committed: nothing at or past the last stable offset, and the aborted transactions
+    // whose records the reader must drop (the Kafka fetch's aborted_transactions).
+    const result = this.#readBelow(lastStableOffset, offset, maxBytes, maxRecords);
+    return { ...result, lastStableOffset, abortedTransactions: this.txns.abortedBetween(offset, result.nextOffset) };
+  }
+
+  /**
+   * Appends a transaction marker (KIP-98): a control batch that ends the producer's transaction
+   * here, COMMIT or ABORT. Refused with PRODUCER_FENCED if the partition has seen a newer epoch
+   * of the producer; a newer epoch in the marker (an abort after a timeout, or a fenced producer's
+   * transaction) fences the older one here. A marker with no transaction open here is still
+   * written (a partition added to a transaction that sent it nothing), as in Kafka.
+   */
+  appendMarker(
+    marker: { producerId: number; producerEpoch: number; commit: boolean; coordinatorEpoch: number },
+    now: number,
+  ): { offset: number } {
+    const { leaderEpoch, isr } = this.owner;
+    const entry = this.#idempotence.producer(marker.producerId);
+    checkEpoch(entry, marker.producerId, marker.producerEpoch);
+    const offset = this.logEndOffset;
+    const bytes = encodeControlBatch({
+      type: marker.commit ? "commit" : "abort",
+      producerId: marker.producerId,
+      producerEpoch: marker.producerEpoch,
+      coordinatorEpoch: marker.coordinatorEpoch,
+      timestamp: now,
+      baseOffset: offset,
+      partitionLeaderEpoch: leaderEpoch,
+    });
+    const header = readBatchHeader(bytes, 0, { checkCrc: false });
+    const end = { position: this.endPosition, timeIndex: this.#lastTimeIndex };
+    this.#storage.transactionSync(() => {
+      if (leaderEpoch > this.lastEpoch) this.#putEpoch(leaderEpoch, offset);
+      this.#insertBatch(end, offset, offset, leaderEpoch, header.maxTimestamp, bytes);
+      this.txns.track(header, offset, { abort: !marker.commit });
+      this.#idempotence.putProducers(new Map([[marker.producerId, advanceEpoch(entry, marker.producerEpoch)]]), now);
+      if (isr.length === 1 && this.owner.replicas.length > 1) this.#putMeta("high_watermark", String(offset + 1));
+    });
+    this.logEndOffset = offset + 1;
+    this.endPosition = end.position;
+    this.#lastTimeIndex = end.timeIndex;
+    if (isr.length === 1) this.highWatermark = this.logEndOffset;
+    return { offset };
   }
 
   /**
@@ -662,9 +728,15 @@ export class PartitionLog {
           lastEpoch = epoch;
         }
         this.#insertBatch(end, header.baseOffset, lastOffset, epoch, header.maxTimestamp, bytes);
+        const marker = header.isControl ? { abort: readControlRecord(bytes, header).type === "abort" } : null;
+        this.txns.track(header, header.baseOffset, marker);
         if (header.producerId >= 0) {
           const entry = producers.has(header.producerId) ? producers.get(header.producerId) : this.#idempotence.producer(header.producerId);
-          producers.set(header.producerId, advance(entry, header, header.baseOffset, lastOffset));
+          const unsequenced = header.isControl || (header.isTransactional && header.baseSequence < 0);
+          producers.set(
+            header.producerId,
+            unsequenced ? advanceEpoch(entry, header.producerEpoch) : advance(entry, header, header.baseOffset, lastOffset),
+          );
         }
       }
       this.#idempotence.putProducers(producers, now);
@@ -712,6 +784,7 @@ export class PartitionLog {
       this.#sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ? AND start_offset > ?", cut, this.logStartOffset);
       this.#lastEpoch = null;
       this.#idempotence.rollBack(dropped, cut);
+      this.txns.truncateFrom(cut);
       if (this.highWatermark > cut) this.#putMeta("high_watermark", String(cut));
       if (compacted !== this.compactedBytes) this.#putMeta("compacted_bytes", String(compacted));
     });
@@ -740,6 +813,7 @@ export class PartitionLog {
       this.#putMeta("compacted_bytes", "0");
       this.#sql.exec("DELETE FROM meta WHERE key IN ('clean_offset', 'clean_gen', 'tombstone_due')");
       this.#sql.exec("DELETE FROM clean_passes");
+      this.txns.clear();
     });
     this.logStartOffset = this.logEndOffset = this.highWatermark = offset;
     this.startPosition = this.endPosition = position;
@@ -772,6 +846,7 @@ export class PartitionLog {
     return {
       logStartOffset: this.logStartOffset,
       highWatermark: this.highWatermark,
+      lastStableOffset: this.txns.lastStableOffset(this.highWatermark),
       logEndOffset: this.logEndOffset,
       sizeBytes: this.sizeBytes,
       leaderEpoch,
@@ -795,6 +870,7 @@ export class PartitionLog {
       this.#putMeta("log_start_offset", String(firstKeptOffset));
       this.#putMeta("start_position", String(firstKeptPosition));
       this.#putMeta("compacted_bytes", String(compacted));
+      this.txns.dropBefore(firstKeptOffset);
     });
     this.logStartOffset = firstKeptOffset;
     this.startPosition = firstKeptPosition;

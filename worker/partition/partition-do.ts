@@ -38,6 +38,7 @@ import type {
   AppendResult,
   FetchRequest,
   FollowerPosition,
+  MarkerRequest,
   FollowRequest,
   LogStatus,
   PartitionAssignment,
@@ -158,6 +159,35 @@ export class Partition extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Writes a transaction marker (see PartitionLog.appendMarker), on the leader of the request's
+   * epoch, and answers once every in-sync replica has it (as acks=all): the coordinator counts a
+   * partition done only then, so a failover cannot lose the marker.
+   */
+  async writeMarker(request: MarkerRequest): Promise<Outcome<{ offset: number; highWatermark: number }>> {
+    await this.#faults.gate();
+    return attemptAsync(async () => {
+      const now = Date.now();
+      const admission = leadership.admitProduce(this.#leadership(), request.leaderEpoch);
+      this.#carryOut(admission);
+      if (admission.error) throw admission.error;
+      const watermark = this.#log.highWatermark;
+      const { offset } = this.#log.appendMarker(request, now);
+      await this.#faults.afterLocalWrite();
+      if (this.#log.highWatermark > watermark) this.#committed();
+      this.#replicator.appended(now);
+      await this.#alarm.armQuietly(now, idempotenceExpiry(now));
+      const { config } = this.#log.owner;
+      await awaitCommit(
+        offset + 1,
+        () => this.#commitView(config["min.insync.replicas"]),
+        (ready, ms) => this.#commits.wait(ready, ms),
+        config["replica.lag.time.max.ms"] + ACK_GRACE_MS,
+      );
+      return { offset, highWatermark: this.#log.highWatermark };
+    });
+  }
+
   /** Reads from an offset, long-polling when asked (maxWaitMs > 0) until minBytes are there. */
   async read(request: FetchRequest): Promise<Outcome<ReadResult>> {
     await this.#faults.gate();
@@ -167,9 +197,11 @@ export class Partition extends DurableObject<Env> {
       const { offset, maxWaitMs } = request;
       const minBytes = Math.max(1, request.minBytes);
       this.#log.checkOffset(offset);
-      const enough = () => this.#log.highWatermark > offset && (minBytes <= 1 || this.#log.bytesAvailable(offset) >= minBytes);
+      const committed = request.isolation === "read_committed";
+      const readable = () => (committed ? this.#log.txns.lastStableOffset(this.#log.highWatermark) : this.#log.highWatermark);
+      const enough = () => readable() > offset && (minBytes <= 1 || this.#log.bytesAvailable(offset) >= minBytes);
       if (maxWaitMs > 0 && !enough()) await this.#waiters.wait(enough, Math.min(maxWaitMs, LIMITS.maxWaitMs));
-      return this.#log.read(offset, request.maxBytes, request.maxRecords);
+      return this.#log.read(offset, request.maxBytes, request.maxRecords, committed);
     });
   }
 
@@ -267,7 +299,14 @@ export class Partition extends DurableObject<Env> {
       const format = url.searchParams.get("format") === "binary" ? "binary" : "json";
       const grant = grantOf(url);
       const access = grant ? { grant, topic: url.searchParams.get("topic") ?? "" } : undefined;
-      return this.#push.accept(Number(url.searchParams.get("offset")), format, url.searchParams.get("mode") === "credit", access);
+      const committed = url.searchParams.get("isolation") === "read_committed";
+      return this.#push.accept(
+        Number(url.searchParams.get("offset")),
+        format,
+        url.searchParams.get("mode") === "credit",
+        access,
+        committed,
+      );
     } catch (err) {
       return errorResponse(err);
     }

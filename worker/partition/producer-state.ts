@@ -84,3 +84,21 @@ export function advance(entry: ProducerEntry | undefined, header: BatchHeader, b
   recent.push([header.baseSequence, lastSequence, baseOffset, lastOffset]);
   return { epoch: header.producerEpoch, lastSequence, recent };
 }
+
+/**
+ * The producer's entry after a batch that carries no sequence: a transaction marker, or a
+ * transactional batch of the JSON API (which numbers nothing). Its epoch, when newer, fences the
+ * older one and restarts the sequence; the same epoch leaves the entry as it is, so the producer's
+ * sequence goes on across its transactions, as in Kafka.
+ */
+export function advanceEpoch(entry: ProducerEntry | undefined, epoch: number): ProducerEntry {
+  if (entry && entry.epoch >= epoch) return entry;
+  return { epoch, lastSequence: -1, recent: [] };
+}
+
+/** Throws PRODUCER_FENCED for an epoch older than the producer's newest. */
+export function checkEpoch(entry: ProducerEntry | undefined, producerId: number, epoch: number): void {
+  if (entry && epoch < entry.epoch) {
+    throw new EdgelogError("PRODUCER_FENCED", `producer ${producerId} epoch ${epoch} is fenced by epoch ${entry.epoch}`);
+  }
+}

@@ -29,7 +29,9 @@
  * types are protocol/wire/partition-frames.ts.
  */
 import { EdgelogError } from "../../protocol/errors";
+import { committedBatches, type AbortedTransaction } from "../../protocol/isolation";
 import { jsonRecordsFrom } from "../../protocol/json-record";
+import { splitBatches } from "../../protocol/record-batch";
 import { PARTITION_SOCKET_CLOSE, type PartitionCloseReason, type PartitionRecordsFrame } from "../../protocol/wire";
 import type { Env } from "../env";
 import type { PartitionLog } from "./log";
@@ -49,6 +51,8 @@ export type PushFormat = "json" | "binary";
 interface SocketState {
   offset: number;
   format: PushFormat;
+  /** isolation=read_committed: up to the last stable offset, aborted transactions' records left out. */
+  committed?: boolean;
   credit: boolean;
   /** Whether a credit frame came yet (a socket opened with mode=credit starts without one). */
   granted?: boolean;
@@ -89,12 +93,22 @@ export class Push {
    * Accepts a subscription at `offset` (checked against the log) and starts sending; with
    * `credit` it starts in credit mode with no credit, so nothing is sent before the first grant.
    */
-  accept(offset: number, format: PushFormat, credit = false, access?: PushGrant): Response {
+  accept(offset: number, format: PushFormat, credit = false, access?: PushGrant, committed = false): Response {
     this.#log.checkOffset(offset);
     const pair = new WebSocketPair();
     const [client, server] = Object.values(pair);
     this.#ctx.acceptWebSocket(server);
-    const state: SocketState = { offset, format, credit, creditRecords: 0, creditBytes: 0, sinceAckRecords: 0, sinceAckBytes: 0, access };
+    const state: SocketState = {
+      offset,
+      format,
+      credit,
+      creditRecords: 0,
+      creditBytes: 0,
+      sinceAckRecords: 0,
+      sinceAckBytes: 0,
+      access,
+      ...(committed ? { committed } : {}),
+    };
     server.serializeAttachment(state);
     this.#access.watch();
     this.#schedule(() => this.#drain(server));
@@ -193,7 +207,8 @@ export class Push {
     if (!state || ws.readyState !== WebSocket.OPEN) return;
     if (state.throttledUntil !== undefined && state.throttledUntil > Date.now()) return; // its timer drains it
     const rate = state.access ? await consumerRate(this.#env, state.access.grant) : undefined;
-    while (state.offset < this.#log.highWatermark) {
+    const readable = () => (state.committed ? this.#log.txns.lastStableOffset(this.#log.highWatermark) : this.#log.highWatermark);
+    while (state.offset < readable()) {
       if (state.credit && (state.creditRecords <= 0 || state.creditBytes <= 0)) break;
       if (!state.credit && state.sinceAckRecords >= PUSH_BOUND.records && state.sinceAckBytes >= PUSH_BOUND.bytes) {
         ws.close(CLOSE.tooFarBehind, reason("SUBSCRIBER_TOO_SLOW", state.offset));
@@ -203,7 +218,7 @@ export class Push {
       try {
         const maxRecords = state.credit ? Math.min(FRAME.records, state.creditRecords) : FRAME.records;
         const maxBytes = Math.min(frameCap(rate), state.credit ? Math.min(FRAME.bytes, state.creditBytes) : FRAME.bytes);
-        read = this.#log.read(state.offset, maxBytes, maxRecords);
+        read = this.#log.read(state.offset, maxBytes, maxRecords, state.committed === true);
       } catch (err) {
         if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
           ws.close(CLOSE.offsetOutOfRange, reason("OFFSET_OUT_OF_RANGE", this.#log.logStartOffset));
@@ -221,10 +236,12 @@ export class Push {
         return;
       }
       let sentRecords = read.nextOffset - state.offset;
+      const aborted = state.committed ? (read.abortedTransactions ?? []) : undefined;
       if (state.format === "binary") {
-        ws.send(read.data);
+        // read_committed: the aborted transactions' batches are left out here (markers stay, as the log's).
+        ws.send(aborted && aborted.length > 0 ? withoutAborted(read.data, aborted) : read.data);
       } else {
-        const records = await jsonRecordsFrom(read.data, state.offset);
+        const records = await jsonRecordsFrom(read.data, state.offset, { aborted });
         sentRecords = records.length;
         ws.send(
           JSON.stringify({ records, nextOffset: read.nextOffset, highWatermark: read.highWatermark } satisfies PartitionRecordsFrame),
@@ -256,4 +273,19 @@ function close(ws: WebSocket, code: number, why: string): void {
 
 function sendError(ws: WebSocket, error: EdgelogError): void {
   ws.send(JSON.stringify({ type: "error", ...error.toJSON() }));
+}
+
+/** The batches of `data` a read_committed reader keeps, markers included (see protocol/isolation.ts). */
+function withoutAborted(data: Uint8Array, aborted: readonly AbortedTransaction[]): Uint8Array {
+  const batches = splitBatches(data);
+  const markers = new Set(batches.filter((b) => b.header.isControl));
+  const kept = new Set(committedBatches(batches, aborted));
+  const parts = batches.filter((b) => kept.has(b) || markers.has(b)).map((b) => b.bytes);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }

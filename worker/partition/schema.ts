@@ -15,6 +15,8 @@
  *             `last_offset` (the newest offset the answer names) ships them to followers with
  *             their batches and drops them with a truncated suffix.
  * leader_epochs  where each leader epoch's batches start (see leader-epochs.ts).
+ * txns        transactions on this partition, first batch to marker (txn-index.ts): the last
+ *             stable offset and the aborted transactions a read_committed fetch needs.
  * clean_passes  compaction passes (cleaner.ts): how far each reached and when, which dates the
  *             tombstones it first covered (kept delete.retention.ms from then).
  */
@@ -48,6 +50,15 @@ CREATE TABLE IF NOT EXISTS request_keys (
 CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
 CREATE TABLE IF NOT EXISTS leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS clean_passes (end_offset INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS txns (
+  producer_id INTEGER NOT NULL,
+  first_offset INTEGER NOT NULL,
+  end_offset INTEGER,
+  aborted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (producer_id, first_offset)
+);
+CREATE INDEX IF NOT EXISTS txns_by_end ON txns (end_offset);
+CREATE INDEX IF NOT EXISTS txns_by_first ON txns (first_offset);
 `;
 
 /** Columns added after the first version, with their defaults for rows made before them. */

@@ -61,6 +61,8 @@ export interface FetchRequest {
   /** 0 answers at once; otherwise wait up to this long for minBytes past the offset. */
   maxWaitMs: number;
   minBytes: number;
+  /** Kafka's isolation level; read_committed reads stop at the last stable offset. */
+  isolation?: "read_uncommitted" | "read_committed";
 }
 
 export interface ReadResult {
@@ -71,11 +73,16 @@ export interface ReadResult {
   logEndOffset: number;
   /** The offset after the last record returned (the asked offset when nothing was). */
   nextOffset: number;
+  /** The last stable offset (see txn-index.ts): where read_committed reads stop. */
+  lastStableOffset?: number;
+  /** read_committed only: the aborted transactions whose records the read may hold. */
+  abortedTransactions?: { producerId: number; firstOffset: number }[];
 }
 
 export interface LogStatus {
   logStartOffset: number;
   highWatermark: number;
+  lastStableOffset: number;
   logEndOffset: number;
   sizeBytes: number;
   leaderEpoch: number;
@@ -137,4 +144,13 @@ export interface FollowerPosition {
   logEndOffset: number;
   cleanGen?: string;
   cleanOffset?: number;
+}
+
+/** A transaction marker the coordinator writes (KIP-98 WriteTxnMarkers), routed like an append. */
+export interface MarkerRequest {
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+  leaderEpoch?: number;
 }

@@ -34,13 +34,22 @@ import type { Env } from "../../env";
 import { type AppEnv, refuse } from "./auth";
 
 /** The request headers a cross-origin page may send (the client's HttpTransport sends these). */
-export const CORS_ALLOW_HEADERS = [HEADERS.authorization, HEADERS.contentType, HEADERS.idempotencyKey] as const;
+export const CORS_ALLOW_HEADERS = [
+  HEADERS.authorization,
+  HEADERS.contentType,
+  HEADERS.idempotencyKey,
+  HEADERS.transactionalId,
+  HEADERS.producerId,
+  HEADERS.producerEpoch,
+] as const;
 /** The response headers a cross-origin page may read: the fetch answers' offsets, and Retry-After. */
 export const CORS_EXPOSE_HEADERS = [
   HEADERS.highWatermark,
   HEADERS.logStartOffset,
   HEADERS.nextOffset,
   HEADERS.replica,
+  HEADERS.lastStableOffset,
+  HEADERS.abortedTransactions,
   "retry-after",
 ] as const;
 /** The methods the API's routes use. */

@@ -16,6 +16,7 @@ import type { Env } from "../../env";
 import { appendTo } from "../../cluster/partition-client";
 import type { Acks } from "../../partition/types";
 import type { JsonRecordInput } from "./json-records";
+import { type JsonTransaction, verifyJsonTransaction } from "./transactional";
 import { partitionForIdempotencyKey, stickyPartition, stickySent } from "./partitioner";
 
 export interface JsonProduceRequest {
@@ -24,6 +25,8 @@ export interface JsonProduceRequest {
   /** The request's Idempotency-Key, and the digest of its body. */
   idempotencyKey?: string;
   digest?: string;
+  /** Produce inside this producer's ongoing transaction (see transactional.ts). */
+  transaction?: JsonTransaction;
 }
 
 /** Where one record went; the offset is null under acks=0, where none is known. */
@@ -46,7 +49,7 @@ export interface JsonProduceResult {
  * const { offsets, deferred } = await produceJson(env, topic, { inputs, acks: "all" }, Date.now());
  */
 export async function produceJson(env: Env, topic: TopicMetadata, request: JsonProduceRequest, now: number): Promise<JsonProduceResult> {
-  const { inputs, acks, idempotencyKey, digest } = request;
+  const { inputs, acks, idempotencyKey, digest, transaction } = request;
   const count = topic.partitions.length;
   const unkeyed = idempotencyKey !== undefined ? partitionForIdempotencyKey(idempotencyKey, count) : stickyPartition(topic.topicId, count);
   const byPartition = new Map<number, number[]>();
@@ -66,7 +69,9 @@ export async function produceJson(env: Env, topic: TopicMetadata, request: JsonP
     [...byPartition].map(async ([partition, indexes]) => {
       const bytes = await encodeBatch(
         indexes.map((i) => inputs[i].record),
-        { timestamp: now },
+        transaction
+          ? { timestamp: now, producerId: transaction.producerId, producerEpoch: transaction.producerEpoch, isTransactional: true }
+          : { timestamp: now },
       );
       if (bytes.byteLength > topic.config["max.message.bytes"]) {
         throw new EdgelogError(
@@ -77,6 +82,13 @@ export async function produceJson(env: Env, topic: TopicMetadata, request: JsonP
       return { partition, indexes, bytes };
     }),
   );
+  if (transaction) {
+    await verifyJsonTransaction(
+      env,
+      transaction,
+      batches.map((b) => ({ topic: topic.name, partition: b.partition })),
+    );
+  }
   const unkeyedBytes = batches.find((b) => b.partition === unkeyed)?.bytes.byteLength ?? 0;
   if (idempotencyKey === undefined && unkeyedBytes > 0) stickySent(topic.topicId, count, unkeyedBytes);
 

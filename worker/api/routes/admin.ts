@@ -16,6 +16,8 @@ import { type Fault, faultInjectionEnabled } from "../../partition/faults";
 import { cluster, deny, may, transactionalId } from "../http/auth";
 import { type App, serve } from "../http/serve";
 import { accessView } from "../../access/snapshot";
+import { txnCoordinator } from "../../txn/stub";
+import { DEFAULT_TRANSACTION_TIMEOUT_MS } from "../../txn/transaction";
 
 export function admin(app: App): void {
   serve(
@@ -30,7 +32,10 @@ export function admin(app: App): void {
           deny(c, "POST /v1/producers", cluster("IdempotentWrite"));
         }
       }
-      return c.json(unwrap(await controller(c.env).initProducerId(body.transactionalId)));
+      if (body.transactionalId === undefined) return c.json(unwrap(await controller(c.env).initProducerId(undefined)));
+      // A transactional id's epochs are its coordinator's: it ends what an older instance left first.
+      const timeout = body["transaction.timeout.ms"] ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
+      return c.json(unwrap(await txnCoordinator(c.env, body.transactionalId).init(body.transactionalId, timeout)));
     },
   );
 

@@ -164,7 +164,8 @@ export function groups(app: App): void {
             partition,
             committed: offset,
             highWatermark: status.highWatermark,
-            lag: Math.max(0, status.highWatermark - from),
+            // To the last stable offset: a transaction still open is not yet there to read (read_committed).
+            lag: Math.max(0, status.lastStableOffset - from),
           };
         }),
       );

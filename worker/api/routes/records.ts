@@ -26,6 +26,7 @@ import { topic as onTopic } from "../http/auth";
 import { chargeFetched } from "../http/quota";
 import { type App, serve } from "../http/serve";
 import { produceJson } from "../produce/json-produce";
+import { jsonTransaction, transactionalNeed, verifyTransactional } from "../produce/transactional";
 import { parseJsonRecords } from "../produce/json-records";
 import { readReplica } from "./read-replica";
 
@@ -35,15 +36,19 @@ export function records(app: App): void {
   serve(
     app,
     api.produceRecords,
-    { needs: ({ params }) => [onTopic(params.topic, "Write")], quota: "produce" },
+    {
+      needs: ({ params, headers }) => [onTopic(params.topic, "Write"), ...transactionalNeed(headers[HEADERS.transactionalId])],
+      quota: "produce",
+    },
     async (c, { params, query, headers, body, bytes }) => {
       const acks = acksOf(query.acks);
       const idempotencyKey = headers[HEADERS.idempotencyKey];
+      const transaction = jsonTransaction(headers);
       const inputs = parseJsonRecords(body.records);
       const digest = idempotencyKey === undefined || !bytes ? undefined : await sha256Hex(bytes);
       const now = Date.now();
       const { offsets, deferred } = await withTopic(c.env, params.topic, (topic) =>
-        produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest }, now),
+        produceJson(c.env, topic, { inputs, acks, idempotencyKey, digest, transaction }, now),
       );
       if (deferred) c.executionCtx.waitUntil(deferred);
       return c.json({ offsets }, acks === 0 ? 202 : 200);
@@ -62,6 +67,7 @@ export function records(app: App): void {
         const out = await jsonRecordsFrom(result.data, request.offset, {
           maxRecords: request.maxRecords,
           maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
+          aborted: request.isolation === "read_committed" ? (result.abortedTransactions ?? []) : undefined,
         });
         // Cut by maxRecords, the next read starts after the last record; otherwise after the
         // batches read, past any offsets compaction removed from them.
@@ -73,6 +79,7 @@ export function records(app: App): void {
           records: out,
           nextOffset,
           highWatermark: result.highWatermark,
+          lastStableOffset: result.lastStableOffset ?? result.highWatermark,
           logStartOffset: result.logStartOffset,
           replica: result.replica,
         });
@@ -80,53 +87,67 @@ export function records(app: App): void {
     },
   );
 
-  serve(app, api.produceBatches, { needs: ({ params }) => [onTopic(params.topic, "Write")], quota: "produce" }, async (c, input) => {
-    const { params, query } = input;
-    const { partition } = params;
-    const acks = acksOf(query.acks);
-    const body = input.bytes ?? new Uint8Array(0);
-    if (body.byteLength === 0) throw new EdgelogError("INVALID_REQUEST", "the body must hold at least one record batch");
-    const split = splitBatches(body);
-    if (split.length > LIMITS.batchesPerRequest) {
-      throw new EdgelogError("RECORD_LIST_TOO_LARGE", `at most ${LIMITS.batchesPerRequest} batches per request, got ${split.length}`);
-    }
-    return withTopic(c.env, params.topic, async (topic) => {
-      // Sizes first (cheap), then each batch's records one at a time: a gzip batch is
-      // decompressed only once it is known to fit, and never two at once.
-      for (const { header } of split) {
-        if (header.size > topic.config["max.message.bytes"]) {
-          throw new EdgelogError(
-            "MESSAGE_TOO_LARGE",
-            `batch of ${header.size} bytes exceeds max.message.bytes ${topic.config["max.message.bytes"]}`,
-          );
+  serve(
+    app,
+    api.produceBatches,
+    {
+      needs: ({ params, headers }) => [onTopic(params.topic, "Write"), ...transactionalNeed(headers[HEADERS.transactionalId])],
+      quota: "produce",
+    },
+    async (c, input) => {
+      const { params, query } = input;
+      const { partition } = params;
+      const acks = acksOf(query.acks);
+      const body = input.bytes ?? new Uint8Array(0);
+      if (body.byteLength === 0) throw new EdgelogError("INVALID_REQUEST", "the body must hold at least one record batch");
+      const split = splitBatches(body);
+      if (split.length > LIMITS.batchesPerRequest) {
+        throw new EdgelogError("RECORD_LIST_TOO_LARGE", `at most ${LIMITS.batchesPerRequest} batches per request, got ${split.length}`);
+      }
+      return withTopic(c.env, params.topic, async (topic) => {
+        // Sizes first (cheap), then each batch's records one at a time: a gzip batch is
+        // decompressed only once it is known to fit, and never two at once.
+        for (const { header } of split) {
+          if (header.size > topic.config["max.message.bytes"]) {
+            throw new EdgelogError(
+              "MESSAGE_TOO_LARGE",
+              `batch of ${header.size} bytes exceeds max.message.bytes ${topic.config["max.message.bytes"]}`,
+            );
+          }
         }
-      }
-      const checked = [];
-      const compacted = compacts(topic.config["cleanup.policy"]);
-      for (const [b, { header, bytes }] of split.entries()) {
-        const options = { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header, dense: true };
-        if (compacted) {
-          const keyless = (await decodeRecords(bytes, options)).findIndex((r) => r.key === null);
-          if (keyless >= 0) throw keylessOnCompacted(topic.name, `batch ${b}, record ${keyless}`);
-        } else await validateBatch(bytes, options);
-        checked.push({ header, bytes });
-      }
-      const append = appendTo(c.env, topic, partition, { batches: checked, acks });
-      if (acks === 0) {
-        c.executionCtx.waitUntil(append.catch((err) => console.error("edgelog: acks=0 append failed", err)));
-        return c.json({ partition, baseOffset: null, lastOffset: null, batches: [] }, 202);
-      }
-      const result = await append;
-      return c.json({
-        partition,
-        baseOffset: result.batches[0].baseOffset,
-        lastOffset: result.batches[result.batches.length - 1].lastOffset,
-        batches: result.batches,
-        highWatermark: result.highWatermark,
-        logStartOffset: result.logStartOffset,
+        const checked = [];
+        const compacted = compacts(topic.config["cleanup.policy"]);
+        for (const [b, { header, bytes }] of split.entries()) {
+          const options = { maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes, checkedHeader: header, dense: true };
+          if (compacted) {
+            const keyless = (await decodeRecords(bytes, options)).findIndex((r) => r.key === null);
+            if (keyless >= 0) throw keylessOnCompacted(topic.name, `batch ${b}, record ${keyless}`);
+          } else await validateBatch(bytes, options);
+          checked.push({ header, bytes });
+        }
+        await verifyTransactional(
+          c.env,
+          input.headers[HEADERS.transactionalId],
+          { topic: topic.name, partition },
+          checked.map((b) => b.header),
+        );
+        const append = appendTo(c.env, topic, partition, { batches: checked, acks });
+        if (acks === 0) {
+          c.executionCtx.waitUntil(append.catch((err) => console.error("edgelog: acks=0 append failed", err)));
+          return c.json({ partition, baseOffset: null, lastOffset: null, batches: [] }, 202);
+        }
+        const result = await append;
+        return c.json({
+          partition,
+          baseOffset: result.batches[0].baseOffset,
+          lastOffset: result.batches[result.batches.length - 1].lastOffset,
+          batches: result.batches,
+          highWatermark: result.highWatermark,
+          logStartOffset: result.logStartOffset,
+        });
       });
-    });
-  });
+    },
+  );
 
   serve(
     app,
@@ -144,6 +165,10 @@ export function records(app: App): void {
             [HEADERS.logStartOffset]: String(result.logStartOffset),
             [HEADERS.nextOffset]: String(result.nextOffset),
             [HEADERS.replica]: String(result.replica),
+            [HEADERS.lastStableOffset]: String(result.lastStableOffset ?? result.highWatermark),
+            ...(request.isolation === "read_committed"
+              ? { [HEADERS.abortedTransactions]: JSON.stringify(result.abortedTransactions ?? []) }
+              : {}),
           },
         });
       });
@@ -173,6 +198,7 @@ export function records(app: App): void {
       url.searchParams.set("offset", String(query.offset));
       url.searchParams.set("format", query.format);
       url.searchParams.set("mode", query.mode);
+      url.searchParams.set("isolation", query.isolation);
       url.searchParams.set("topic", topic.name);
       passGrant(url, c.get("grant"));
       return subscribeTo(c.env, topic, params.partition, url, c.req.raw.headers);
