@@ -15,7 +15,7 @@
 import { z } from "zod";
 import { LIMITS } from "../limits";
 import { GroupParams, MemberParams, Offset, TopicName, TopicPartition } from "./names";
-import { UpgradeHeaders } from "./records";
+import { Isolation, UpgradeHeaders } from "./records";
 import { answer, coded, errors, json, route } from "./schema";
 
 const tags = ["groups"];
@@ -131,6 +131,7 @@ export const subscribeGroup = route({
         .enum(["earliest", "latest"])
         .default("earliest")
         .meta({ description: "Where a partition without a committed offset, or whose position is out of range, starts" }),
+      isolation: Isolation,
       access_token: z.string().optional().meta({ description: "The bearer token, for browsers" }),
     }),
   },

@@ -220,6 +220,76 @@ describe("a compacted topic", () => {
     s.ws.close(1000);
   });
 
+  it("keeps a group consumer's lag exact: committing the fetch's nextOffset at the end is lag 0, and lag is highWatermark - committed", async () => {
+    const name = uniqueTopic("lag-group");
+    const topic = await createTopic(name, 1, COMPACT);
+    for (let i = 0; i < 4; i++)
+      await produced(
+        name,
+        [0, 1, 2].map((j) => ({ key: `k${j}`, value: `${i}.${j}` })),
+      );
+    await produced(name, [{ key: "k0", value: "head" }]);
+    await compactNow(topic);
+    const group = uniqueTopic("g");
+    const join = (await (await api(`/v1/groups/${group}/members`, { method: "POST", json: { topics: [name] } })).json()) as {
+      memberId: string;
+    };
+    const beat = (await (await api(`/v1/groups/${group}/members/${join.memberId}/heartbeat`, { method: "POST" })).json()) as {
+      generation: number;
+    };
+    const commit = async (offset: number) => {
+      const res = await api(`/v1/groups/${group}/offsets`, {
+        method: "POST",
+        json: { memberId: join.memberId, generation: beat.generation, offsets: [{ topic: name, partition: 0, offset }] },
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+    };
+    const lag = async () => ((await (await api(`/v1/groups/${group}`)).json()) as { partitions: { lag: number }[] }).partitions[0].lag;
+    const { records, nextOffset, highWatermark } = await readAll(name);
+    // The records before the head batch were compacted to one per key: a gap before the head.
+    expect(records.map((r) => r.offset)).toEqual([9, 10, 11, 12]);
+    await commit(nextOffset);
+    expect(await lag()).toBe(0);
+    await commit(records[0].offset + 1);
+    expect(await lag()).toBe(highWatermark - (records[0].offset + 1));
+  });
+
+  it("never compacts into an open transaction, and removes an aborted transaction's records but keeps its marker", async () => {
+    const name = uniqueTopic("compact-txn");
+    const topic = await createTopic(name, 1, COMPACT);
+    const id = uniqueTopic("tid");
+    const producer = (await (await api("/v1/producers", { method: "POST", json: { transactionalId: id } })).json()) as {
+      producerId: number;
+      producerEpoch: number;
+    };
+    await produced(name, [{ key: "a", value: "a1" }]);
+    await api(`/v1/transactions/${id}/partitions`, { method: "POST", json: { ...producer, partitions: [{ topic: name, partition: 0 }] } });
+    const txHeaders = {
+      "edgelog-transactional-id": id,
+      "edgelog-producer-id": String(producer.producerId),
+      "edgelog-producer-epoch": String(producer.producerEpoch),
+    };
+    const inTxn = await api(`/v1/topics/${name}/records`, {
+      method: "POST",
+      headers: txHeaders,
+      json: { records: [{ key: "a", value: "aborted", partition: 0 }] },
+    });
+    expect(inTxn.status).toBe(200);
+    await produced(name, [{ key: "a", value: "a2" }]);
+    await produced(name, [{ key: "z", value: "head" }]);
+    await compactNow(topic);
+    // The open transaction at offset 1 holds the last stable offset there: nothing from it on is compacted.
+    expect((await readAll(name)).records.map((r) => r.value)).toEqual(["a1", "aborted", "a2", "head"]);
+    const aborted = await api(`/v1/transactions/${id}/abort`, { method: "POST", json: producer });
+    expect(aborted.status).toBe(200);
+    await produced(name, [{ key: "z", value: "head2" }]);
+    await compactNow(topic);
+    expect((await readAll(name)).records.map((r) => r.value)).toEqual(["a2", "head", "head2"]);
+    const bin = await SELF.fetch(`${BASE}/v1/topics/${name}/partitions/0/batches?offset=0`);
+    const kinds = splitBatches(new Uint8Array(await bin.arrayBuffer())).map((b) => (b.header.isControl ? "marker" : b.header.baseOffset));
+    expect(kinds).toEqual([2, 3, "marker", 5]);
+  });
+
   it("leaves idempotent producers' state intact: a retried batch is still answered with its original offsets", async () => {
     const name = uniqueTopic("idem");
     const topic = await createTopic(name, 1, COMPACT);

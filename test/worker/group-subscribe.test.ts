@@ -153,6 +153,44 @@ describe("a group subscription", () => {
     s.ws.close(1000);
   });
 
+  it("with isolation=read_committed sends a transaction's records only once committed, never an aborted one, and nothing past an open one", async () => {
+    const topic = uniqueTopic("g-committed");
+    await createTopic(topic, 1);
+    const group = uniqueTopic("g-rc");
+    const member = await join(group, { topics: [topic] });
+    const s = await subscribe(group, member.memberId, "?isolation=read_committed");
+    await nextFrame<AssignmentFrame>(s, "assignment");
+    s.send({ type: "credit", records: 1_000 });
+    s.send({ type: "start", partitions: [{ topic, partition: 0 }] });
+    const id = uniqueTopic("tid");
+    const p = (await (await api("/v1/producers", { method: "POST", json: { transactionalId: id } })).json()) as {
+      producerId: number;
+      producerEpoch: number;
+    };
+    const headers = {
+      "edgelog-transactional-id": id,
+      "edgelog-producer-id": String(p.producerId),
+      "edgelog-producer-epoch": String(p.producerEpoch),
+    };
+    const txn = async (value: string, outcome: "commit" | "abort") => {
+      await api(`/v1/transactions/${id}/partitions`, { method: "POST", json: { ...p, partitions: [{ topic, partition: 0 }] } });
+      expect(
+        (await api(`/v1/topics/${topic}/records`, { method: "POST", headers, json: { records: [{ value, partition: 0 }] } })).status,
+      ).toBe(200);
+      return async () => expect((await api(`/v1/transactions/${id}/${outcome}`, { method: "POST", json: p })).status).toBe(200);
+    };
+    const endAborted = await txn("aborted", "abort");
+    expect((await produce(topic, [{ value: "plain", partition: 0 }])).status).toBe(200);
+    await sleep(200);
+    // The open transaction at offset 0 holds everything after it back.
+    expect(count(s)).toBe(0);
+    await endAborted();
+    await (await txn("committed", "commit"))();
+    await until(() => count(s) === 2);
+    expect(recordsFrames(s).flatMap((f) => f.records.map((r) => r.value))).toEqual(["plain", "committed"]);
+    s.ws.close(1000);
+  });
+
   it("sends nothing before the first credit and never past the credit granted, in records or in bytes", async () => {
     const { topic, group, member: a, s } = await setUp("credit", 2, 10);
     s.send({ type: "start", partitions: all(topic, 2) });

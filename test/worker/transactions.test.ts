@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { decodeRecords, encodeBatch, splitBatches } from "../../protocol/record-batch";
 import { api, BASE, createTopic, expectError, uniqueTopic } from "./helpers";
 import { MEDIA_TYPE } from "./replication-helpers";
+import { openSocket } from "./socket";
 
 interface Producer {
   producerId: number;
@@ -137,6 +138,25 @@ describe("transactions", () => {
       [true, true],
     ]);
     expect((await decodeRecords(batches[2].bytes)).map((r) => new TextDecoder().decode(r.value!))).toEqual(["plain"]);
+  });
+
+  it("push read_committed subscribers only committed records, in order, nothing past an open transaction", async () => {
+    const topic = uniqueTopic("txpush");
+    await createTopic(topic, 1);
+    const id = uniqueTopic("tid");
+    const p = await initTransactional(id);
+    const s = await openSocket(`/v1/topics/${topic}/partitions/0/subscribe?offset=0&isolation=read_committed`);
+    await txnOk(id, "partitions", { ...p, partitions: [{ topic, partition: 0 }] });
+    await produceInOk(id, p, topic, 0, ["aborted"]);
+    await api(`/v1/topics/${topic}/records`, { method: "POST", json: { records: [{ value: "plain", partition: 0 }] } });
+    await txnOk(id, "abort", p);
+    await txnOk(id, "partitions", { ...p, partitions: [{ topic, partition: 0 }] });
+    await produceInOk(id, p, topic, 0, ["committed"]);
+    await txnOk(id, "commit", p);
+    const seen: unknown[] = [];
+    while (seen.length < 2) seen.push(...(((await s.next()) as { records?: { value: unknown }[] }).records ?? []).map((r) => r.value));
+    expect(seen).toEqual(["plain", "committed"]);
+    s.ws.close(1000);
   });
 
   it("fence a zombie: after a new instance starts, the old epoch's produce, add, commit and abort are PRODUCER_FENCED, and its ongoing transaction is aborted", async () => {

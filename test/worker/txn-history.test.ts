@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { prng } from "../protocol/support";
-import { api, createTopic, uniqueTopic } from "./helpers";
+import { api, uniqueTopic } from "./helpers";
 
 interface Producer {
   producerId: number;

@@ -117,12 +117,12 @@ export class Cleaner {
     if (tombstone !== null) dues.push(tombstone);
     if (log.logEndOffset > log.cleanOffset) {
       const dirtyDues: number[] = [];
-      const cleanPosition = log.cleanPosition();
+      const cleanPosition = log.batches.cleanPosition(log.cleanOffset, log.endPosition);
       const dirty = log.endPosition - cleanPosition;
       const clean = Math.max(0, cleanPosition - log.startPosition - log.compactedBytes);
       if (dirty > 0 && dirty / (dirty + clean) >= config["min.cleanable.dirty.ratio"]) dirtyDues.push(now + delay);
       const maxLag = config["max.compaction.lag.ms"];
-      const dirtySince = maxLag < Number.MAX_SAFE_INTEGER ? log.firstDirtyTime() : null;
+      const dirtySince = maxLag < Number.MAX_SAFE_INTEGER ? log.batches.firstDirtyTime(log.cleanOffset) : null;
       if (dirtySince !== null) dirtyDues.push(dirtySince + maxLag + 1);
       // Nothing was cleanable at the last look: not again until that may have changed.
       const idle = this.#idle && log.logEndOffset <= this.#idle.logEnd ? this.#idle.at : null;
@@ -171,13 +171,13 @@ export class Cleaner {
   #begin(now: number): Pass | null {
     const log = this.#log;
     const config = log.owner.config;
-    const last = log.lastBatchBase();
+    const last = log.batches.lastBatchBase();
     if (last === null) return null;
     // Never into an open transaction: below the last stable offset, every batch's outcome is known.
     let limit = Math.min(log.txns.lastStableOffset(log.highWatermark), last);
-    const young = log.firstBatchAfter(now - config["min.compaction.lag.ms"]);
+    const young = log.batches.firstBatchAfter(now - config["min.compaction.lag.ms"]);
     if (young) limit = Math.min(limit, young.baseOffset);
-    const end = log.batchStartingAt(limit) ?? limit;
+    const end = log.batches.batchStartingAt(limit) ?? limit;
     const tombstonesDue = (this.#passes.tombstoneDue() ?? Number.POSITIVE_INFINITY) <= now;
     if (end <= log.cleanOffset && !tombstonesDue) {
       // Why nothing is cleanable says when to look again: a young record's age, or more log.
@@ -203,7 +203,7 @@ export class Cleaner {
 
   /** Maps the keys of the next step's batches; answers the records it read. */
   async #mapStep(pass: Pass): Promise<number> {
-    const { data, next } = this.#log.batchesForSync(pass.cursor, pass.end, STEP_BYTES);
+    const { data, next } = this.#log.batches.batchesForSync(pass.cursor, pass.end, STEP_BYTES);
     let records = 0;
     for (const { header, bytes } of splitBatches(data)) {
       if (header.isControl || this.#aborted(header)) continue;
@@ -228,7 +228,7 @@ export class Cleaner {
   /** Rewrites the next step's batches and applies the changes; the last step ends the pass. */
   async #rewriteStep(pass: Pass, now: number): Promise<{ records: number; ended: boolean }> {
     const log = this.#log;
-    const { data, next } = log.batchesForSync(pass.cursor, pass.end, STEP_BYTES);
+    const { data, next } = log.batches.batchesForSync(pass.cursor, pass.end, STEP_BYTES);
     const keep = (record: DecodedRecord): boolean => {
       if (record.key === null) return false;
       const latest = pass.latest.get(keyString(record.key));

@@ -19,6 +19,7 @@ import { IdempotenceStore, type RequestKeyRow } from "./idempotence-store";
 import type { EpochEntry } from "./leader-epochs";
 import { encodeControlBatch, readControlRecord } from "../../protocol/control";
 import { advance, advanceEpoch, checkEpoch, checkSequence, RECENT_BATCHES, type ProducerEntry } from "./producer-state";
+import { BatchIndex } from "./batch-index";
 import { TxnIndex } from "./txn-index";
 import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA } from "./schema";
 import type { AppendedBatch, AppendRequest, AppendResult, LogStatus, PartitionAssignment, ReadResult } from "./types";
@@ -30,15 +31,6 @@ const MAX_BATCHES_PER_READ = 10_000;
 export interface BatchChange {
   baseOffset: number;
   data: Uint8Array | null;
-}
-
-/** A stored batch as compaction reads it. */
-export interface StoredBatch extends Record<string, SqlStorageValue> {
-  base_offset: number;
-  last_offset: number;
-  size: number;
-  time_index: number;
-  data: ArrayBuffer;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -79,6 +71,8 @@ export class PartitionLog {
   #lastTimeIndex = -1;
   /** This partition's transactions (the last stable offset, aborted transactions). */
   readonly txns: TxnIndex;
+  /** What compaction and its replication ask of the stored batches. */
+  readonly batches: BatchIndex;
   /** Cached MAX(epoch) of leader_epochs; null when it must be read again. */
   #lastEpoch: number | null = null;
 
@@ -87,6 +81,7 @@ export class PartitionLog {
     this.#sql = storage.sql;
     this.#idempotence = new IdempotenceStore(storage.sql);
     this.txns = new TxnIndex(storage.sql);
+    this.batches = new BatchIndex(storage.sql);
     // Tables are made when a topic takes the object, so an object nobody owns (or whose topic
     // was deleted) keeps no storage at all, even when a stale request reaches it.
     const made = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
@@ -486,18 +481,6 @@ export class PartitionLog {
     return { data, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset, nextOffset };
   }
 
-  /** Stored batches with base offsets in [from, to), at most `limit`, in offset order (compaction walks them). */
-  batchesBetween(from: number, to: number, limit: number): StoredBatch[] {
-    return this.#sql
-      .exec<StoredBatch>(
-        "SELECT base_offset, last_offset, size, time_index, data FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT ?",
-        from,
-        to,
-        limit,
-      )
-      .toArray();
-  }
-
   /**
    * Applies compaction to stored batches, in one transaction: each change replaces a batch's
    * bytes with a smaller batch of the records it keeps (same offsets, so the row keeps its base
@@ -598,86 +581,6 @@ export class PartitionLog {
       header.partitionLeaderEpoch,
       data,
     );
-  }
-
-  /** The base offset of the last stored batch (which compaction never touches), or null for an empty log. */
-  lastBatchBase(): number | null {
-    const row = this.#sql.exec<{ base_offset: number }>("SELECT base_offset FROM batches ORDER BY base_offset DESC LIMIT 1").toArray()[0];
-    return row ? row.base_offset : null;
-  }
-
-  /** The first batch whose running max timestamp is after `time` (records from it on are younger). */
-  firstBatchAfter(time: number): { baseOffset: number; timeIndex: number } | null {
-    const row = this.#sql
-      .exec<{ base_offset: number; time_index: number }>(
-        "SELECT base_offset, time_index FROM batches WHERE time_index > ? ORDER BY time_index, base_offset LIMIT 1",
-        time,
-      )
-      .toArray()[0];
-    return row ? { baseOffset: row.base_offset, timeIndex: row.time_index } : null;
-  }
-
-  /** The base offset of the batch holding `offset`, or of the first after it (compaction left a gap), or null. */
-  batchStartingAt(offset: number): number | null {
-    const holding = this.#sql
-      .exec<{ base_offset: number; last_offset: number }>(
-        "SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1",
-        offset,
-      )
-      .toArray()[0];
-    if (holding && holding.last_offset >= offset) return holding.base_offset;
-    const next = this.#sql
-      .exec<{ base_offset: number }>("SELECT base_offset FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", offset)
-      .toArray()[0];
-    return next ? next.base_offset : null;
-  }
-
-  /** The running max timestamp of the first batch compaction has not reached, or null when it reached them all. */
-  firstDirtyTime(): number | null {
-    const row = this.#sql
-      .exec<{ time_index: number }>("SELECT time_index FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", this.cleanOffset)
-      .toArray()[0];
-    return row ? row.time_index : null;
-  }
-
-  /** Where the part of the log compaction has not reached begins, in bytes (see cleanOffset). */
-  cleanPosition(): number {
-    const row = this.#sql
-      .exec<{ position: number }>("SELECT position FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1", this.cleanOffset)
-      .toArray()[0];
-    return row ? row.position : this.endPosition;
-  }
-
-  /** The stored batches with base offsets in [from, to), up to `maxBytes` (at least one), for a follower's compaction sync. */
-  batchesForSync(from: number, to: number, maxBytes: number): { data: Uint8Array; next: number } {
-    const rows: ArrayBuffer[] = [];
-    let bytes = 0;
-    let next = to;
-    for (const row of this.#sql.exec<{ base_offset: number; size: number; data: ArrayBuffer }>(
-      "SELECT base_offset, size, data FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT ?",
-      from,
-      to,
-      MAX_BATCHES_PER_READ,
-    )) {
-      if (rows.length > 0 && bytes + row.size > maxBytes) {
-        next = row.base_offset;
-        break;
-      }
-      rows.push(row.data);
-      bytes += row.size;
-    }
-    if (rows.length === MAX_BATCHES_PER_READ && next === to) {
-      const last = new Uint8Array(rows[rows.length - 1]);
-      const header = readBatchHeader(last, 0, { checkCrc: false });
-      next = Math.min(to, header.baseOffset + header.lastOffsetDelta + 1);
-    }
-    const data = new Uint8Array(bytes);
-    let at = 0;
-    for (const row of rows) {
-      data.set(new Uint8Array(row), at);
-      at += row.byteLength;
-    }
-    return { data, next };
   }
 
   /** Idempotency keys whose answers name offsets in [from, to), to ship with those batches. */

@@ -240,7 +240,7 @@ export class Replicator {
       p.sync = { gen: log.cleanGen, from: log.logStartOffset, to: Math.min(logEnd, Math.max(log.cleanOffset, p.cleanOffset)) };
     }
     const sync = p.sync;
-    const { data, next } = log.batchesForSync(sync.from, sync.to, REPLICATION_BYTES);
+    const { data, next } = log.batches.batchesForSync(sync.from, sync.to, REPLICATION_BYTES);
     const done = next >= sync.to;
     const highWatermark = log.highWatermark;
     const outcome = await this.#host.replicate(replica, {

@@ -11,6 +11,8 @@ export interface Attachment {
   /** Increases with each connection of the session: only the newest one gets records. */
   id: number;
   autoOffsetReset: AutoOffsetReset;
+  /** isolation=read_committed: reads stop at the last stable offset, aborted records left out. */
+  committed?: boolean;
   /** Whether this socket got its first assignment frame. */
   told: boolean;
   credit: CreditSnapshot;
@@ -22,6 +24,7 @@ export class Connection {
   readonly ws: WebSocket;
   readonly id: number;
   readonly autoOffsetReset: AutoOffsetReset;
+  readonly committed: boolean;
   readonly credit: Credit;
   readonly grant: Grant | undefined;
   told: boolean;
@@ -30,6 +33,7 @@ export class Connection {
     this.ws = ws;
     this.id = attachment.id;
     this.autoOffsetReset = attachment.autoOffsetReset;
+    this.committed = attachment.committed === true;
     this.credit = new Credit(attachment.credit);
     this.told = attachment.told;
     this.grant = attachment.grant;
@@ -49,6 +53,7 @@ export class Connection {
     const attachment: Attachment = {
       id: this.id,
       autoOffsetReset: this.autoOffsetReset,
+      ...(this.committed ? { committed: true } : {}),
       told: this.told,
       credit: this.credit.snapshot(),
       grant: this.grant,

@@ -138,12 +138,14 @@ export class Feed {
           maxBytes: Math.min(ask.bytes, FRAME.bytes, frameCap(rate)),
           maxWaitMs: reserved ? 0 : LONG_POLL_MS,
           minBytes: 1,
+          ...(conn.committed ? { isolation: "read_committed" as const } : {}),
         }),
       );
       if (!this.#current(r, conn)) return;
       const records = await jsonRecordsFrom(read.data, from, {
         maxRecords: ask.records,
         maxUncompressedBytes: LIMITS.maxUncompressedBatchBytes,
+        aborted: conn.committed ? (read.abortedTransactions ?? []) : undefined,
       });
       if (!this.#current(r, conn)) return;
       if (records.length > 0 && rate !== undefined) {
@@ -157,7 +159,7 @@ export class Feed {
       }
       reservation ??= records.length === 0 ? null : conn.credit.reserve(1, r.needBytes, ask);
       sent = reservation ? this.#send(r, conn, records, read, reservation) : this.#skipHole(r, records, read);
-      r.caughtUp = r.position >= read.highWatermark;
+      r.caughtUp = r.position >= (conn.committed ? (read.lastStableOffset ?? read.highWatermark) : read.highWatermark);
     } catch (err) {
       if (this.#current(r, conn)) await this.#failed(r, conn, err).catch(() => this.#retryLater(r));
     } finally {

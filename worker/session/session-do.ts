@@ -67,6 +67,7 @@ export class GroupSession extends DurableObject<Env> {
     const attachment: Attachment = {
       id: this.#membership.meta.socketId + 1,
       autoOffsetReset,
+      ...(url.searchParams.get("isolation") === "read_committed" ? { committed: true } : {}),
       told: false,
       credit: new Credit().snapshot(),
       grant: grantOf(url),

@@ -76,6 +76,7 @@ export function groups(app: App): void {
       url.searchParams.set("group", group);
       url.searchParams.set("memberId", memberId);
       url.searchParams.set("autoOffsetReset", query.autoOffsetReset);
+      url.searchParams.set("isolation", query.isolation);
       passGrant(url, c.get("grant"));
       const session = c.env.SESSION.get(c.env.SESSION.idFromName(`${group}/${memberId}`));
       return session.fetch(new Request(url, { headers: c.req.raw.headers }));
