@@ -82,6 +82,8 @@ export interface GroupSubscriptionOptions {
   memberId: string;
   /** Where a partition without a committed offset (or out of range) starts on the server (default earliest). */
   autoOffsetReset?: "earliest" | "latest";
+  /** Kafka's isolation.level (default "read_uncommitted"): "read_committed" gets committed transactions only. */
+  isolation?: "read_uncommitted" | "read_committed";
   onAssignment(assignment: Assignment): Promise<(TopicPartition & { offset?: number })[]> | (TopicPartition & { offset?: number })[];
   onRecords(batch: GroupRecords): Promise<void> | void;
   /** A partition's position was out of range: the server reads on from `offset`. */
@@ -130,12 +132,13 @@ export class GroupSubscription {
 
   #connect(): void {
     if (this.#closed) return;
-    const { url, token, groupId, memberId, autoOffsetReset } = this.#options;
+    const { url, token, groupId, memberId, autoOffsetReset, isolation } = this.#options;
     const wsUrl = new URL(
       `/v1/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(memberId)}/subscribe`,
       url.replace(/^http/, "ws"),
     );
     if (autoOffsetReset) wsUrl.searchParams.set("autoOffsetReset", autoOffsetReset);
+    if (isolation) wsUrl.searchParams.set("isolation", isolation);
     if (token) wsUrl.searchParams.set("access_token", token);
     const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
     let socket: WebSocketLike;

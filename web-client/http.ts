@@ -29,8 +29,12 @@ export class HttpTransport {
   }
 
   /** Sends a request; answers the Response when it is 2xx, throws an EdgelogError otherwise. */
-  async send(method: string, path: string, init: { json?: unknown; body?: Uint8Array; signal?: AbortSignal } = {}): Promise<Response> {
-    const headers: Record<string, string> = {};
+  async send(
+    method: string,
+    path: string,
+    init: { json?: unknown; body?: Uint8Array; signal?: AbortSignal; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
     if (this.#token) headers[HEADERS.authorization] = `Bearer ${this.#token}`;
     let body: BodyInit | undefined;
     if (init.json !== undefined) {

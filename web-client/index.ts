@@ -21,7 +21,16 @@ export { Consumer } from "./consumer";
 export type { ConsumedBatch, ConsumerOptions, TopicPartition } from "./consumer";
 export { HttpTransport } from "./http";
 export { Producer } from "./producer";
-export type { Identity, ProducerOptions, ProducerRecord, RecordMetadata, RetryOptions, TopicInfo } from "./producer";
+export type {
+  Identity,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+  RetryOptions,
+  TopicInfo,
+  TransactionOffset,
+  TransactionState,
+} from "./producer";
 export { Outbox, drainOutbox } from "./outbox";
 export type { DrainResult, InflightBatch, OutboxEntry, OutboxState, RejectedEntry, StoredRecord } from "./outbox";
 export { OffsetCache } from "./offset-cache";

@@ -57,6 +57,11 @@ export interface SubscriptionOptions {
   WebSocket?: new (
     url: string,
   ) => WebSocketLike;
+  /**
+   * Kafka's isolation level (default "read_uncommitted"): "read_committed" receives only the
+   * records of committed transactions (and non-transactional ones); the server filters.
+   */
+  isolation?: "read_uncommitted" | "read_committed";
   /** Reconnect backoff: first delay and ceiling in ms (default 100 and 10,000). */
   backoff?: BackoffOptions;
   /** Give up (onEnd with PUSH_CLOSE.unreachable) after this many connections in a row never opened (default: never). */
@@ -76,6 +81,10 @@ export class Subscription {
 
   constructor(options: SubscriptionOptions) {
     if (!Number.isSafeInteger(options.offset) || options.offset < 0) throw new TypeError("offset must be a non-negative integer");
+    const { isolation } = options;
+    if (isolation !== undefined && isolation !== "read_uncommitted" && isolation !== "read_committed") {
+      throw new TypeError(`isolation must be "read_uncommitted" or "read_committed", got ${String(isolation)}`);
+    }
     this.#options = options;
     this.#backoff = new Backoff(options.backoff);
     this.#offset = options.offset;
@@ -96,9 +105,10 @@ export class Subscription {
 
   #connect(): void {
     if (this.#closed) return;
-    const { url, topic, partition, token } = this.#options;
+    const { url, topic, partition, token, isolation } = this.#options;
     const wsUrl = new URL(`/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/subscribe`, url.replace(/^http/, "ws"));
     wsUrl.searchParams.set("offset", String(this.#offset));
+    if (isolation) wsUrl.searchParams.set("isolation", isolation);
     if (token) wsUrl.searchParams.set("access_token", token);
     const Ctor = this.#options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => WebSocketLike);
     let socket: WebSocketLike;

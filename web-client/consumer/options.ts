@@ -1,6 +1,7 @@
 /**
  * The consumer's options, their defaults and their checks.
  */
+import type { IsolationLevel } from "../../protocol/isolation";
 import type { JsonRecord } from "../../protocol/json-record";
 import type { TopicPartition } from "../group-subscription";
 import type { HttpOptions } from "../http";
@@ -33,6 +34,12 @@ export interface ConsumerOptions extends HttpOptions {
    * long-polling. The socket falls back to polling when no socket can be opened.
    */
   transport?: "websocket" | "http";
+  /**
+   * Kafka's isolation.level (default "read_uncommitted"). "read_committed" hands over only the
+   * records of committed transactions (and non-transactional ones), never past the last stable
+   * offset, over either transport.
+   */
+  isolation?: IsolationLevel;
   /** A WebSocket constructor, for Node (e.g. the `ws` package). */
   WebSocket?: SubscriptionOptions["WebSocket"];
   /**
@@ -57,10 +64,18 @@ export type ResolvedOptions = Required<
 export function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   if (!options.groupId) throw new TypeError("groupId is required");
   if (!Array.isArray(options.topics) || options.topics.length === 0) throw new TypeError("topics must be a non-empty array");
+  checkIsolation(options.isolation);
   return { autoCommit: true, autoOffsetReset: "earliest", maxBytes: 1 << 20, maxWaitMs: 500, ...options };
 }
 
 /** Whether partitions come over the group socket (else HTTP long-polling). */
 export function overSocket(options: ResolvedOptions): boolean {
   return options.transport !== "http" && (options.WebSocket ?? globalThis.WebSocket) !== undefined;
+}
+
+/** Throws a TypeError unless `isolation` is absent or one of Kafka's two levels. */
+export function checkIsolation(isolation: unknown): void {
+  if (isolation !== undefined && isolation !== "read_uncommitted" && isolation !== "read_committed") {
+    throw new TypeError(`isolation must be "read_uncommitted" or "read_committed", got ${String(isolation)}`);
+  }
 }

@@ -5,6 +5,7 @@
  */
 import type { CommittedOffsetsAnswer } from "../api-types";
 import { EdgelogError } from "../../protocol/errors";
+import type { AbortedTransaction } from "../../protocol/isolation";
 import { jsonRecordsFrom, type JsonRecord } from "../../protocol/json-record";
 import { HEADERS } from "../../protocol/wire";
 import type { TopicPartition } from "../group-subscription";
@@ -114,6 +115,8 @@ function pollLoop(core: ConsumerCore, o: Owned): Promise<void> {
 
 async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
   const path = `/v1/topics/${encodeURIComponent(o.tp.topic)}/partitions/${o.tp.partition}/batches`;
+  const committed = core.options.isolation === "read_committed";
+  const isolation = committed ? "&isolation=read_committed" : "";
   let backoff = 50;
   while (core.running && !o.stopping) {
     let records: JsonRecord[];
@@ -122,7 +125,7 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
     try {
       const res = await core.http.send(
         "GET",
-        `${path}?offset=${o.position}&maxBytes=${core.options.maxBytes}&maxWaitMs=${core.options.maxWaitMs}`,
+        `${path}?offset=${o.position}&maxBytes=${core.options.maxBytes}&maxWaitMs=${core.options.maxWaitMs}${isolation}`,
         {
           signal: o.abort.signal,
         },
@@ -131,7 +134,9 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
       const bytes = new Uint8Array(await res.arrayBuffer());
       highWatermark = Number(res.headers.get(HEADERS.highWatermark));
       nextOffset = Number(res.headers.get(HEADERS.nextOffset) ?? o.position);
-      records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true });
+      // read_committed: the aborted transactions' records are left out here (protocol/isolation.ts).
+      const aborted = committed ? abortedOf(res) : undefined;
+      records = await jsonRecordsFrom(bytes, o.position, { allowPartialTail: true, aborted });
     } catch (err) {
       if (o.stopping || !core.running) return; // our own abort: expected
       if (err instanceof EdgelogError && err.code === "OFFSET_OUT_OF_RANGE") {
@@ -158,6 +163,12 @@ async function readPartition(core: ConsumerCore, o: Owned): Promise<void> {
     await core.handle(o, records, highWatermark, nextOffset);
     if (core.failure) return;
   }
+}
+
+/** The aborted transactions a read_committed fetch names (its edgelog-aborted-transactions header). */
+function abortedOf(res: Response): AbortedTransaction[] {
+  const header = res.headers.get(HEADERS.abortedTransactions);
+  return header ? (JSON.parse(header) as AbortedTransaction[]) : [];
 }
 
 /** A failure worth retrying is reported (onError) and `fallback` answered; any other is thrown. */

@@ -28,6 +28,7 @@ export async function consumeOverSocket(core: ConsumerCore): Promise<"fallback" 
         groupId: core.options.groupId,
         memberId: core.memberId!,
         autoOffsetReset: core.options.autoOffsetReset,
+        isolation: core.options.isolation,
         WebSocket: core.options.WebSocket,
         maxFailedConnects: 3,
         onAssignment: (a) => assigned(core, a),

@@ -10,9 +10,22 @@ import { retrying, type RetryOptions } from "./retry";
 /** A producer id and epoch, as POST /v1/producers answers them. */
 export type Identity = ProducerIdAnswer;
 
-/** Asks POST /v1/producers for a producer id: with a transactionalId, that id's producer (bumping its epoch). */
-export function requestIdentity(http: HttpTransport, retries: RetryOptions, transactionalId?: string): Promise<Identity> {
-  const body = transactionalId ? { transactionalId } : undefined;
+/**
+ * Asks POST /v1/producers for a producer id: with a transactionalId, that id's producer (bumping
+ * its epoch, which fences older instances), with its transaction timeout when one is given.
+ *
+ * @example
+ * const { producerId, producerEpoch } = await requestIdentity(http, retries, "payments-1", 30_000);
+ */
+export function requestIdentity(
+  http: HttpTransport,
+  retries: RetryOptions,
+  transactionalId?: string,
+  transactionTimeoutMs?: number,
+): Promise<Identity> {
+  const body = transactionalId
+    ? { transactionalId, ...(transactionTimeoutMs === undefined ? {} : { "transaction.timeout.ms": transactionTimeoutMs }) }
+    : undefined;
   return retrying(retries, () => http.json<Identity>("POST", "/v1/producers", body));
 }
 

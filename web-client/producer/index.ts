@@ -7,6 +7,7 @@
  *   partitioner.ts     placement: explicit, keyed (murmur2) or sticky (KIP-480)
  *   batching.ts        per-partition batches, sealed by linger, record count or bytes
  *   sender.ts          one batch sent idempotently: sequences, retries, what a failure leaves
+ *   transaction.ts     transactions (KIP-98): begin, partitions and offsets added, commit, abort
  *   identity.ts        the producer id and epoch from POST /v1/producers
  *   metadata.ts        the topic metadata cache
  *   retry.ts           jittered exponential backoff
@@ -24,3 +25,4 @@ export type { TopicInfo } from "./metadata";
 export type { ProducerOptions } from "./options";
 export type { ProducerRecord } from "./records";
 export type { RetryOptions } from "./retry";
+export type { TransactionOffset, TransactionState } from "./transaction";

@@ -19,6 +19,11 @@ export interface ProducerOptions extends HttpOptions {
   retries?: Partial<RetryOptions>;
   /** Asks POST /v1/producers for this transactional id's producer (bumping its epoch fences older instances). */
   transactionalId?: string;
+  /**
+   * Kafka's transaction.timeout.ms (1 to 900,000; the server's default 60,000): the server aborts
+   * a transaction of this producer left open longer. Only with a transactionalId.
+   */
+  transactionTimeoutMs?: number;
   /** How long a topic's partition count and max.message.bytes are trusted (default 5 minutes, Kafka's metadata.max.age.ms). */
   metadataMaxAgeMs?: number;
   /** Where enqueue() keeps records until drain() sends them. */
@@ -36,6 +41,7 @@ export interface ProducerSettings {
   acks: 0 | 1 | "all";
   retries: RetryOptions;
   transactionalId: string | undefined;
+  transactionTimeoutMs: number | undefined;
   metadataMaxAgeMs: number;
 }
 
@@ -58,8 +64,15 @@ export function producerSettings(options: ProducerOptions): ProducerSettings {
   ) {
     throw new TypeError("transactionalId must be a string of 1 to 255 characters");
   }
+  const transactionTimeoutMs =
+    options.transactionTimeoutMs === undefined ? undefined : check("transactionTimeoutMs", options.transactionTimeoutMs, 1, true);
+  if (transactionTimeoutMs !== undefined && transactionTimeoutMs > 900_000)
+    throw new TypeError("transactionTimeoutMs must be at most 900000");
+  if (transactionTimeoutMs !== undefined && transactionalId === undefined)
+    throw new TypeError("transactionTimeoutMs needs a transactionalId");
+  if (transactionalId !== undefined && acks !== "all") throw new TypeError(`a transactionalId needs acks "all"`);
   const metadataMaxAgeMs = check("metadataMaxAgeMs", options.metadataMaxAgeMs ?? 300_000, 0);
-  return { lingerMs, batchRecords, batchBytes, compression, acks, retries, transactionalId, metadataMaxAgeMs };
+  return { lingerMs, batchRecords, batchBytes, compression, acks, retries, transactionalId, transactionTimeoutMs, metadataMaxAgeMs };
 }
 
 function check(name: string, value: number, min: number, integer = false): number {

@@ -16,15 +16,23 @@
  *   - OUT_OF_ORDER_SEQUENCE_NUMBER (the server forgot a producer idle for 24 hours), or retries
  *     exhausted (REQUEST_TIMED_OUT: the outcome is unknown): the producer then asks for a new
  *     producer id, so no later batch can be mistaken for a retry of that one.
- *   - PRODUCER_FENCED (a newer instance with the same transactionalId): fatal, as in Kafka; every
- *     later send() rejects with it.
+ *   - PRODUCER_FENCED (a newer instance with the same transactionalId), or INVALID_PRODUCER_EPOCH
+ *     once it uses transactions: fatal, as in Kafka; every later send() rejects with it.
+ *
+ * Once a producer with a transactionalId uses transactions (`transactional` set, see
+ * transaction.ts), every batch is transactional (it sends only inside a transaction): it carries
+ * the transactional attribute and goes with the edgelog-transactional-id header. Such a producer
+ * never asks for a new producer id by itself
+ * (that would bump its epoch and fence a newer instance, were this one a zombie): a failure that
+ * would make it ask (an unknown outcome, OUT_OF_ORDER_SEQUENCE_NUMBER) is fatal instead, as in
+ * Kafka before KIP-360; close it and start a new instance, whose first call aborts what is open.
  * acks=0 sends without a producer id and without retries (idempotence needs acknowledgements, as
  * Kafka's needs acks=all); its offsets are null.
  */
 import type { ProduceBatchesAnswer } from "../api-types";
 import { EdgelogError } from "../../protocol/errors";
 import { encodeBatch, type RecordInput } from "../../protocol/record-batch";
-import { topicPartitionKey } from "../../protocol/wire";
+import { HEADERS, topicPartitionKey } from "../../protocol/wire";
 import type { HttpTransport } from "../http";
 import type { Pending } from "./batching";
 import { ProducerIdentity, requestIdentity, type Identity } from "./identity";
@@ -50,17 +58,31 @@ export class Sender {
   #identity: ProducerIdentity;
   #sequences = new Map<string, Sequence>();
   #fenced: EdgelogError | null = null;
+  /** Whether batches are transactional: set once the producer uses transactions, never unset. */
+  transactional = false;
 
   constructor(http: HttpTransport, settings: ProducerSettings, metadata: TopicMetadata) {
     this.#http = http;
     this.#settings = settings;
     this.#metadata = metadata;
-    this.#identity = new ProducerIdentity(() => requestIdentity(http, settings.retries, settings.transactionalId));
+    this.#identity = new ProducerIdentity(() =>
+      requestIdentity(http, settings.retries, settings.transactionalId, settings.transactionTimeoutMs),
+    );
   }
 
-  /** PRODUCER_FENCED, once a newer instance fenced this one: nothing is sent any more. */
+  /** PRODUCER_FENCED (or another fatal error, see the file comment): nothing is sent any more. */
   get fenced(): EdgelogError | null {
     return this.#fenced;
+  }
+
+  /** The producer id and epoch in use (asked for on the first call). */
+  identity(): Promise<Identity> {
+    return this.#identity.get();
+  }
+
+  /** Makes the producer fenced with `err` (the first error wins): every later send rejects with it. */
+  fence(err: EdgelogError): void {
+    this.#fenced ??= err;
   }
 
   /** Sends one batch and settles its records' promises; never throws. */
@@ -85,8 +107,8 @@ export class Sender {
   }
 
   /** Posts one batch, retrying as send() does. */
-  post(topic: string, partition: number, bytes: Uint8Array, acks: 0 | 1 | "all"): Promise<BatchAnswer> {
-    return retrying(this.#settings.retries, () => this.#postOnce(topic, partition, bytes, acks));
+  post(topic: string, partition: number, bytes: Uint8Array, acks: 0 | 1 | "all", headers?: Record<string, string>): Promise<BatchAnswer> {
+    return retrying(this.#settings.retries, () => this.#postOnce(topic, partition, bytes, acks, headers));
   }
 
   /** Sends one batch until it is acknowledged or fails for good; answers its base offset (null with acks=0). */
@@ -105,13 +127,15 @@ export class Sender {
       sequence.next = 0;
     }
     const baseSequence = sequence.next;
-    const bytes = await encodeBatch(records, { ...identity, baseSequence, compression });
+    const isTransactional = this.transactional;
+    const bytes = await encodeBatch(records, { ...identity, baseSequence, compression, isTransactional });
     if (bytes.length > info.maxMessageBytes && records.length > 1) {
       throw new EdgelogError("MESSAGE_TOO_LARGE", `a batch of ${bytes.length} bytes exceeds max.message.bytes ${info.maxMessageBytes}`);
     }
     let answer: BatchAnswer;
     try {
-      answer = await this.post(topic, partition, bytes, acks);
+      const headers = isTransactional ? { [HEADERS.transactionalId]: this.#settings.transactionalId! } : undefined;
+      answer = await this.post(topic, partition, bytes, acks, headers);
     } catch (err) {
       this.#failed(topic, identity, err);
       throw err;
@@ -133,14 +157,24 @@ export class Sender {
   /** What a batch that failed for good leaves behind (see the module comment). */
   #failed(topic: string, identity: Identity, err: unknown): void {
     const code = err instanceof EdgelogError ? err.code : null;
-    if (code === "PRODUCER_FENCED") this.#fenced = err as EdgelogError;
-    else if (code === "OUT_OF_ORDER_SEQUENCE_NUMBER" || !appliedNothing(err)) this.#identity.forget(identity);
+    if (code === "PRODUCER_FENCED" || (this.transactional && code === "INVALID_PRODUCER_EPOCH")) this.fence(err as EdgelogError);
+    else if (code === "OUT_OF_ORDER_SEQUENCE_NUMBER" || !appliedNothing(err)) {
+      if (this.transactional) this.fence(fatal(err));
+      else this.#identity.forget(identity);
+    }
     if (code === "UNKNOWN_TOPIC_OR_PARTITION" || code === "MESSAGE_TOO_LARGE") this.#metadata.forget(topic);
   }
 
-  async #postOnce(topic: string, partition: number, bytes: Uint8Array, acks: 0 | 1 | "all"): Promise<BatchAnswer> {
+  async #postOnce(
+    topic: string,
+    partition: number,
+    bytes: Uint8Array,
+    acks: 0 | 1 | "all",
+    headers?: Record<string, string>,
+  ): Promise<BatchAnswer> {
     const res = await this.#http.send("POST", `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/batches?acks=${acks}`, {
       body: bytes,
+      headers,
     });
     return (await res.json()) as BatchAnswer;
   }
@@ -149,4 +183,15 @@ export class Sender {
 /** A 4xx answer: the server applied nothing (the rule of protocol/errors.ts). */
 function appliedNothing(err: unknown): boolean {
   return err instanceof EdgelogError && err.status < 500;
+}
+
+/** The error that ends a transactional producer whose sequences can no longer be trusted. */
+function fatal(err: unknown): EdgelogError {
+  if (err instanceof EdgelogError) return err;
+  const wrapped = new EdgelogError(
+    "UNKNOWN_SERVER_ERROR",
+    `the producer cannot go on: ${err instanceof Error ? err.message : String(err)}`,
+  );
+  wrapped.cause = err;
+  return wrapped;
 }
